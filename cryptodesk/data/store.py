@@ -1,0 +1,399 @@
+"""The local candle store: one folder of Parquet files per (source, symbol, timeframe).
+
+Layout under the store root (``<user data>/candles`` by default)::
+
+    <source>/<symbol, percent-encoded>/<timeframe>/
+        main.parquet          all candles up to the last compaction
+        seg-000001.parquet    appended pages (downloads write one per page, cheaply)
+        .lock
+
+Why segments: an exchange download writes every page as it arrives, so a crash loses at most
+the page in flight. Rewriting the whole series for each page would make a long download
+quadratic; a page that only extends the series is written as its own small segment instead, and
+segments are folded into ``main.parquet`` once there are many of them, or whenever a write
+overlaps stored candles (then the whole series is merged, newest values winning).
+
+Every file is written atomically (temp file + rename), so a crash or a failed import leaves the
+previous data intact and readers never see a half-written file. ``main.parquet`` records the
+highest segment number it has absorbed, so segments left behind by a crash during compaction
+are ignored rather than applied twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import urllib.parse
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from cryptodesk.atomic import atomic_path
+from cryptodesk.data.schema import (
+    COLUMNS,
+    INDEX_NAME,
+    CandleMeta,
+    SeriesKey,
+    empty_candles,
+    meta_of,
+    normalize_symbol,
+    set_meta,
+)
+from cryptodesk.data.timeframes import normalize_timeframe
+from cryptodesk.errors import StoreError
+
+try:  # POSIX advisory locks across processes; threads are covered by _THREAD_LOCKS.
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+MAIN = "main.parquet"
+SEGMENT_PREFIX = "seg-"
+MAX_SEGMENTS = 64
+META_KEY = b"cryptodesk"
+_THREAD_LOCKS: dict[Path, threading.Lock] = {}
+_THREAD_LOCKS_GUARD = threading.Lock()
+
+_SCHEMA = pa.schema(
+    [pa.field(INDEX_NAME, pa.timestamp("ns", tz="UTC"), nullable=False)]
+    + [pa.field(c, pa.float64()) for c in COLUMNS]
+)
+
+
+@dataclass(frozen=True)
+class SeriesInfo:
+    """What ``data list`` shows about one stored series."""
+
+    meta: CandleMeta
+    rows: int
+    first: pd.Timestamp | None
+    last: pd.Timestamp | None
+    size_bytes: int
+    path: Path
+
+    @property
+    def key(self) -> SeriesKey:
+        return self.meta.key
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """Outcome of a write: rows before and after, and how many timestamps were new."""
+
+    rows_before: int
+    rows_after: int
+    added: int
+    replaced: int
+
+
+class CandleStore:
+    """Read and write candle series under one root folder."""
+
+    def __init__(self, root: Path | None = None) -> None:
+        if root is None:
+            from cryptodesk.paths import app_paths
+
+            root = app_paths().candles
+        self.root = Path(root)
+
+    # ----------------------------------------------------------------- locations
+    def series_dir(self, key: SeriesKey) -> Path:
+        """Folder of one series (need not exist)."""
+        symbol = urllib.parse.quote(key.symbol, safe="")
+        return self.root / key.source / symbol / key.timeframe
+
+    # ----------------------------------------------------------------- queries
+    def exists(self, key: SeriesKey) -> bool:
+        """True if the series has at least one stored file."""
+        folder = self.series_dir(key)
+        return (folder / MAIN).exists() or any(folder.glob(f"{SEGMENT_PREFIX}*.parquet"))
+
+    def list(self) -> list[SeriesInfo]:
+        """Every stored series, sorted by symbol, timeframe, source."""
+        infos = []
+        if not self.root.exists():
+            return []
+        for folder in sorted(p.parent for p in self.root.glob("*/*/*/*.parquet")):
+            if folder in {i.path for i in infos}:
+                continue
+            try:
+                infos.append(self._info(folder))
+            except (OSError, pa.ArrowException, StoreError):
+                continue  # an unreadable folder must not hide the others
+        return sorted(infos, key=lambda i: (i.meta.symbol, i.meta.timeframe, i.meta.source))
+
+    def info(self, key: SeriesKey) -> SeriesInfo:
+        """Summary of one series; raises :class:`StoreError` if it is not stored."""
+        if not self.exists(key):
+            raise StoreError(f"no stored series {key}")
+        return self._info(self.series_dir(key))
+
+    def find(
+        self, symbol: str, timeframe: str | None = None, source: str | None = None
+    ) -> SeriesKey:
+        """Resolve what a user typed to one stored series.
+
+        ``BTC-USDT``, ``btc/usdt`` and ``BTCUSDT`` all match ``BTC/USDT``. Raises
+        :class:`StoreError` listing the candidates when none or several match.
+        """
+        wanted = _loose(symbol)
+        tf = normalize_timeframe(timeframe) if timeframe else None
+        src = source.strip().lower() if source else None
+        infos = self.list()
+        exact = [i for i in infos if i.meta.symbol == normalize_symbol(symbol)]
+        pool = exact or [i for i in infos if _loose(i.meta.symbol) == wanted]
+        matches = [
+            i for i in pool
+            if (tf is None or i.meta.timeframe == tf) and (src is None or i.meta.source == src)
+        ]
+        if len(matches) == 1:
+            return matches[0].key
+        if not matches:
+            if pool:
+                options = ", ".join(str(i.key) for i in pool)
+                raise StoreError(f"no stored series {symbol} with that timeframe/source; have: {options}")
+            have = ", ".join(sorted({i.meta.symbol for i in infos})) or "nothing yet"
+            raise StoreError(
+                f"no stored series for symbol {symbol!r}; stored symbols: {have} "
+                "(import one with 'cryptodesk data import' or 'cryptodesk data demo')"
+            )
+        options = ", ".join(str(i.key) for i in matches)
+        raise StoreError(
+            f"{symbol} is ambiguous; pick one with --timeframe/--source: {options}"
+        )
+
+    # ----------------------------------------------------------------- reading
+    def load(
+        self,
+        key: SeriesKey,
+        start: pd.Timestamp | str | None = None,
+        end: pd.Timestamp | str | None = None,
+    ) -> pd.DataFrame:
+        """Load a series (optionally ``start <= time <= end``) in canonical form."""
+        folder = self.series_dir(key)
+        if not self.exists(key):
+            raise StoreError(f"no stored series {key}")
+        filters = []
+        if start is not None:
+            filters.append((INDEX_NAME, ">=", _utc(start)))
+        if end is not None:
+            filters.append((INDEX_NAME, "<=", _utc(end)))
+        tables, meta = self._read_tables(folder, filters or None)
+        frame = _tables_to_frame(tables)
+        return set_meta(frame, meta)
+
+    def last_timestamp(self, key: SeriesKey) -> pd.Timestamp | None:
+        """Time of the newest stored candle, or None (cheap: reads the time column only)."""
+        if not self.exists(key):
+            return None
+        tables, _ = self._read_tables(self.series_dir(key), None, columns=[INDEX_NAME])
+        last = None
+        for table in tables:
+            if table.num_rows:
+                value = pa.compute.max(table.column(INDEX_NAME)).as_py()
+                ts = pd.Timestamp(value)
+                last = ts if last is None or ts > last else last
+        return None if last is None else _utc(last)
+
+    # ----------------------------------------------------------------- writing
+    def write(self, candles: pd.DataFrame) -> WriteResult:
+        """Merge ``candles`` into their series (key from the frame's metadata).
+
+        Duplicate timestamps within ``candles`` keep the last row; timestamps already stored
+        take the new values (newest wins). Atomic: on any error the store is unchanged.
+        """
+        meta = meta_of(candles)
+        new = _dedupe_last(candles)
+        folder = self.series_dir(meta.key)
+        with self._locked(folder):
+            if new.empty:
+                info = self._info(folder) if self.exists(meta.key) else None
+                rows = info.rows if info else 0
+                return WriteResult(rows, rows, 0, 0)
+            tables, stored_meta = (
+                self._read_tables(folder, None) if self.exists(meta.key) else ([], None)
+            )
+            meta = _merged_meta(meta, stored_meta)
+            stored = _tables_to_frame(tables) if tables else empty_candles(meta)
+            rows_before = len(stored)
+            segments = self._segments(folder)
+            absorbed = self._absorbed(folder)
+            live_segments = [s for s in segments if _segment_no(s) > absorbed]
+            appends = rows_before == 0 or new.index[0] > stored.index[-1]
+            if appends and rows_before and len(live_segments) < MAX_SEGMENTS:
+                seq = max([absorbed, *(_segment_no(s) for s in segments)]) + 1
+                self._write_file(folder / f"{SEGMENT_PREFIX}{seq:06d}.parquet", new, meta, None)
+                return WriteResult(rows_before, rows_before + len(new), len(new), 0)
+            merged = new if rows_before == 0 else _dedupe_last(pd.concat([stored, new]))
+            replaced = int(stored.index.isin(new.index).sum()) if rows_before else 0
+            top = max([absorbed, *(_segment_no(s) for s in segments)])
+            self._write_file(folder / MAIN, merged, meta, top)
+            for seg in segments:  # absorbed now; a crash before this is harmless
+                with contextlib.suppress(OSError):
+                    seg.unlink()
+            return WriteResult(rows_before, len(merged), len(merged) - rows_before, replaced)
+
+    def delete(self, key: SeriesKey) -> bool:
+        """Remove a series; True if something was deleted."""
+        folder = self.series_dir(key)
+        if not folder.exists():
+            return False
+        with self._locked(folder):
+            removed = False
+            for file in list(folder.glob("*.parquet")):
+                file.unlink()
+                removed = True
+        with contextlib.suppress(OSError):
+            (folder / ".lock").unlink()
+            folder.rmdir()
+            folder.parent.rmdir()
+            folder.parent.parent.rmdir()
+        return removed
+
+    # ----------------------------------------------------------------- internals
+    def _info(self, folder: Path) -> SeriesInfo:
+        tables, meta = self._read_tables(folder, None, columns=[INDEX_NAME])
+        times = [t.column(INDEX_NAME) for t in tables if t.num_rows]
+        if times:
+            chunked = pa.chunked_array([c for col in times for c in col.chunks])
+            uniq = pa.compute.unique(chunked)
+            rows = len(uniq)
+            first = _utc(pd.Timestamp(pa.compute.min(chunked).as_py()))
+            last = _utc(pd.Timestamp(pa.compute.max(chunked).as_py()))
+        else:
+            rows, first, last = 0, None, None
+        size = sum(f.stat().st_size for f in folder.glob("*.parquet"))
+        return SeriesInfo(meta, rows, first, last, size, folder)
+
+    def _segments(self, folder: Path) -> list[Path]:
+        return sorted(folder.glob(f"{SEGMENT_PREFIX}*.parquet"), key=_segment_no)
+
+    def _absorbed(self, folder: Path) -> int:
+        main = folder / MAIN
+        if not main.exists():
+            return 0
+        return int(_file_meta(main).get("absorbed", 0))
+
+    def _read_tables(
+        self, folder: Path, filters: list | None, columns: list[str] | None = None
+    ) -> tuple[list[pa.Table], CandleMeta]:
+        files: list[Path] = []
+        main = folder / MAIN
+        absorbed = 0
+        if main.exists():
+            files.append(main)
+            absorbed = self._absorbed(folder)
+        files += [s for s in self._segments(folder) if _segment_no(s) > absorbed]
+        if not files:
+            raise StoreError(f"no stored series in {folder}")
+        meta = None
+        tables = []
+        for file in files:
+            try:
+                tables.append(pq.read_table(file, columns=columns, filters=filters))
+                if meta is None:
+                    meta = _meta_from_dict(_file_meta(file))
+            except (OSError, pa.ArrowException) as exc:
+                raise StoreError(f"cannot read {file}: {exc}") from exc
+        assert meta is not None
+        return tables, meta
+
+    def _write_file(
+        self, target: Path, frame: pd.DataFrame, meta: CandleMeta, absorbed: int | None
+    ) -> None:
+        info = {
+            "source": meta.source, "symbol": meta.symbol, "timeframe": meta.timeframe,
+            "synthetic": meta.synthetic, "format": 1,
+        }
+        if absorbed is not None:
+            info["absorbed"] = absorbed
+        arrays = [pa.array(frame.index.as_unit("ns"), type=_SCHEMA.field(INDEX_NAME).type)]
+        arrays += [pa.array(frame[c].to_numpy(np.float64), type=pa.float64()) for c in COLUMNS]
+        schema = _SCHEMA.with_metadata({META_KEY: json.dumps(info).encode()})
+        table = pa.Table.from_arrays(arrays, schema=schema)
+        with atomic_path(target) as tmp:
+            pq.write_table(
+                table, tmp, compression="zstd", compression_level=3,
+                use_dictionary=False, row_group_size=1 << 20,
+                column_encoding={INDEX_NAME: "DELTA_BINARY_PACKED"},
+            )
+
+    @contextlib.contextmanager
+    def _locked(self, folder: Path) -> Iterator[None]:
+        folder.mkdir(parents=True, exist_ok=True)
+        with _THREAD_LOCKS_GUARD:
+            lock = _THREAD_LOCKS.setdefault(folder.resolve(), threading.Lock())
+        with lock:
+            if fcntl is None:
+                yield
+                return
+            with open(folder / ".lock", "a+b") as handle:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _segment_no(path: Path) -> int:
+    try:
+        return int(path.stem[len(SEGMENT_PREFIX):])
+    except ValueError:
+        return 0
+
+
+def _file_meta(path: Path) -> dict:
+    schema = pq.read_schema(path)
+    raw = (schema.metadata or {}).get(META_KEY)
+    if raw is None:
+        raise StoreError(f"{path} is not a CryptoDesk candle file (no metadata)")
+    return json.loads(raw)
+
+
+def _meta_from_dict(info: dict) -> CandleMeta:
+    return CandleMeta(info["source"], info["symbol"], info["timeframe"], bool(info.get("synthetic")))
+
+
+def _merged_meta(new: CandleMeta, stored: CandleMeta | None) -> CandleMeta:
+    if stored is None:
+        return new
+    # A series stays synthetic if any of it is: real and invented candles must never mix unseen.
+    return CandleMeta(new.source, new.symbol, new.timeframe, new.synthetic or stored.synthetic)
+
+
+def _tables_to_frame(tables: list[pa.Table]) -> pd.DataFrame:
+    table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+    times = table.column(INDEX_NAME).to_numpy()
+    index = pd.DatetimeIndex(times, name=INDEX_NAME).tz_localize("UTC").as_unit("ns")
+    frame = pd.DataFrame(
+        {c: table.column(c).to_numpy() for c in COLUMNS}, index=index, copy=False
+    )
+    if len(tables) > 1:
+        frame = _dedupe_last(frame)
+    return frame
+
+
+def _dedupe_last(frame: pd.DataFrame) -> pd.DataFrame:
+    """Sort by time, keeping the last row of each duplicated timestamp (stable)."""
+    attrs = dict(frame.attrs)
+    if not frame.index.is_monotonic_increasing:
+        frame = frame.sort_index(kind="stable")
+    if frame.index.has_duplicates:
+        frame = frame[~frame.index.duplicated(keep="last")]
+    frame.attrs.update(attrs)
+    return frame
+
+
+def _utc(value: pd.Timestamp | str) -> pd.Timestamp:
+    ts = pd.Timestamp(value)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def _loose(symbol: str) -> str:
+    return "".join(ch for ch in str(symbol).upper() if ch.isalnum())

@@ -1,0 +1,36 @@
+"""Test set-up shared by every test.
+
+- Qt runs offscreen (set before any Qt import).
+- ``CRYPTODESK_HOME`` points at a fresh temporary folder for every test, so no test reads or
+  writes the real user directories.
+- ``shared_data`` gives the folder of real market data beside the repository
+  (``../shared/data``), skipping with a clear reason where it is absent.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("CRYPTODESK_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+@pytest.fixture(autouse=True)
+def cryptodesk_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own empty CryptoDesk home."""
+    home = tmp_path_factory.mktemp("cryptodesk_home")
+    monkeypatch.setenv("CRYPTODESK_HOME", str(home))
+    return home
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """``../shared/data`` (real market data); skip where it is not beside the repository."""
+    if not (SHARED_DATA / "daily").is_dir() or not (SHARED_DATA / "hourly").is_dir():
+        pytest.skip(f"real market data not found at {SHARED_DATA} (../shared/data beside the repo)")
+    return SHARED_DATA
