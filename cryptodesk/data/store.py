@@ -148,6 +148,10 @@ class CandleStore:
         infos = self.list()
         exact = [i for i in infos if i.meta.symbol == normalize_symbol(symbol)]
         pool = exact or [i for i in infos if _loose(i.meta.symbol) == wanted]
+        if not pool:  # "BTC" finds "BTC/USDT" when it is the only BTC pair stored
+            bases = {i.meta.symbol for i in infos if _loose(_base(i.meta.symbol)) == wanted}
+            if len(bases) == 1:
+                pool = [i for i in infos if i.meta.symbol in bases]
         matches = [
             i for i in pool
             if (tf is None or i.meta.timeframe == tf) and (src is None or i.meta.source == src)
@@ -283,25 +287,48 @@ class CandleStore:
     def _read_tables(
         self, folder: Path, filters: list | None, columns: list[str] | None = None
     ) -> tuple[list[pa.Table], CandleMeta]:
-        files: list[Path] = []
-        main = folder / MAIN
-        absorbed = 0
-        if main.exists():
-            files.append(main)
-            absorbed = self._absorbed(folder)
-        files += [s for s in self._segments(folder) if _segment_no(s) > absorbed]
-        if not files:
-            raise StoreError(f"no stored series in {folder}")
-        meta = None
-        tables = []
-        for file in files:
+        """Read main + live segments as one consistent snapshot.
+
+        Each file is read in one go from one open handle (a path-based Parquet read may open
+        the file twice, and a rename in between would mix two versions). If ``main.parquet``
+        was replaced while we read, or a segment vanished (a concurrent compaction), read again.
+        """
+        for _attempt in range(20):
             try:
-                tables.append(pq.read_table(file, columns=columns, filters=filters))
-                if meta is None:
-                    meta = _meta_from_dict(_file_meta(file))
-            except (OSError, pa.ArrowException) as exc:
-                raise StoreError(f"cannot read {file}: {exc}") from exc
-        assert meta is not None
+                return self._read_snapshot(folder, filters, columns)
+            except _Retry:
+                continue
+        raise StoreError(f"{folder} keeps changing while being read; try again")
+
+    def _read_snapshot(
+        self, folder: Path, filters: list | None, columns: list[str] | None
+    ) -> tuple[list[pa.Table], CandleMeta]:
+        main = folder / MAIN
+        main_id = _file_id(main)
+        tables: list[pa.Table] = []
+        meta: CandleMeta | None = None
+        absorbed = 0
+        if main_id is not None:
+            try:
+                table, info = _read_parquet(main, filters, columns)
+            except FileNotFoundError:
+                raise _Retry from None
+            tables.append(table)
+            meta = _meta_from_dict(info)
+            absorbed = int(info.get("absorbed", 0))
+        for seg in self._segments(folder):
+            if _segment_no(seg) <= absorbed:
+                continue
+            try:
+                table, info = _read_parquet(seg, filters, columns)
+            except FileNotFoundError:
+                raise _Retry from None
+            tables.append(table)
+            meta = meta or _meta_from_dict(info)
+        if _file_id(main) != main_id:
+            raise _Retry
+        if meta is None:
+            raise StoreError(f"no stored series in {folder}")
         return tables, meta
 
     def _write_file(
@@ -339,6 +366,35 @@ class CandleStore:
                     yield
                 finally:
                     fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+class _Retry(Exception):  # noqa: N818 - internal control flow of _read_tables
+    """The series changed while it was being read."""
+
+
+def _file_id(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def _read_parquet(
+    path: Path, filters: list | None, columns: list[str] | None
+) -> tuple[pa.Table, dict]:
+    """Read one Parquet file from a single snapshot of its bytes; return table and metadata."""
+    try:
+        data = path.read_bytes()
+        table = pq.read_table(pa.BufferReader(data), columns=columns, filters=filters)
+        raw = (pq.read_schema(pa.BufferReader(data)).metadata or {}).get(META_KEY)
+    except FileNotFoundError:
+        raise
+    except (OSError, pa.ArrowException) as exc:
+        raise StoreError(f"cannot read {path}: {exc}") from exc
+    if raw is None:
+        raise StoreError(f"{path} is not a CryptoDesk candle file (no metadata)")
+    return table, json.loads(raw)
 
 
 def _segment_no(path: Path) -> int:
@@ -393,6 +449,13 @@ def _dedupe_last(frame: pd.DataFrame) -> pd.DataFrame:
 def _utc(value: pd.Timestamp | str) -> pd.Timestamp:
     ts = pd.Timestamp(value)
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def _base(symbol: str) -> str:
+    for sep in ("/", "-", "_", ":"):
+        if sep in symbol:
+            return symbol.split(sep, 1)[0]
+    return symbol
 
 
 def _loose(symbol: str) -> str:

@@ -1,0 +1,1 @@
+"""Reading and writing files other than the candle store: CSV exports, model bundles."""
