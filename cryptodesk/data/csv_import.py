@@ -135,7 +135,11 @@ def parse_candles_csv(
     if "volume" not in values:
         notes.append("no volume column: volume set to NaN")
         values["volume"] = np.full(len(close), np.nan)
-    frame = pd.DataFrame({c: values[c][keep] for c in COLUMNS}, index=times[keep])
+    # One 2-D block, built once: pandas would otherwise copy the columns again to stack them.
+    block = np.column_stack([values[c] for c in COLUMNS])
+    if not keep.all():
+        block, times = block[keep], times[keep]
+    frame = pd.DataFrame(block, index=times, columns=list(COLUMNS), copy=False)
     duplicates = int(frame.index.duplicated(keep="last").sum())
     if duplicates or not frame.index.is_monotonic_increasing:
         frame = frame.sort_index(kind="stable")
@@ -151,9 +155,9 @@ def parse_candles_csv(
 
 # --------------------------------------------------------------------------- layout sniffing
 def _decode_head(raw: bytes, name: str) -> str:
-    if not raw.strip():
-        raise CsvImportError(name, "the file is empty")
     head = raw[:SNIFF_BYTES]
+    if not head.strip() and not raw.strip():  # scan the whole file only if its head is blank
+        raise CsvImportError(name, "the file is empty")
     if b"\x00" in head:
         raise CsvImportError(name, "not a CSV file (binary content)")
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):

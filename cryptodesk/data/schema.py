@@ -18,6 +18,7 @@ from cryptodesk.data.timeframes import infer_timeframe, normalize_timeframe
 from cryptodesk.errors import DataError
 
 COLUMNS = ("open", "high", "low", "close", "volume")
+_SET_AXIS_COPY = int(pd.__version__.split(".")[0]) < 3  # pandas 3 dropped copy= (always lazy)
 INDEX_NAME = "time"
 
 
@@ -97,9 +98,12 @@ def make_candles(
         index = index.tz_convert("UTC")
     index = index.as_unit("ns")
     index.name = INDEX_NAME
-    out = pd.DataFrame(
-        {c: np.asarray(frame[c], dtype=np.float64) for c in COLUMNS}, index=index
-    )
+    if tuple(frame.columns) == COLUMNS and all(frame.dtypes == np.float64):
+        out = frame.set_axis(index, axis=0, copy=False) if _SET_AXIS_COPY else frame.set_axis(index)
+    else:
+        out = pd.DataFrame(
+            {c: np.asarray(frame[c], dtype=np.float64) for c in COLUMNS}, index=index
+        )
     if not out.index.is_monotonic_increasing:
         out = out.sort_index(kind="stable")
     tf = normalize_timeframe(timeframe) if timeframe else infer_timeframe(out.index)

@@ -12,11 +12,12 @@ import pytest
 from cryptodesk.data import store as store_module
 from cryptodesk.data.schema import SeriesKey, make_candles, meta_of, validate_candles
 from cryptodesk.data.store import MAX_SEGMENTS, CandleStore
+from cryptodesk.data.timeframes import timeframe_delta
 from cryptodesk.errors import StoreError
 
 
 def candles(start: str, n: int, value: float = 1.0, tf: str = "1h", symbol: str = "BTC/USDT") -> pd.DataFrame:
-    index = pd.date_range(start, periods=n, freq=pd.Timedelta(tf), tz="UTC")
+    index = pd.date_range(start, periods=n, freq=timeframe_delta(tf), tz="UTC")
     base = value + np.arange(n, dtype=float)
     frame = pd.DataFrame(
         {"open": base, "high": base + 1, "low": base - 1, "close": base, "volume": base}, index=index
