@@ -2,7 +2,8 @@
 
 Each command group lives in its own module with a ``register(subparsers)`` function, so the
 groups stay small and independent: :mod:`.data_cmds` (store, import, demo),
-:mod:`.exchange_cmds` (``data fetch|exchanges|markets``), :mod:`.backtest_cmds`.
+:mod:`.exchange_cmds` (``data fetch|exchanges|markets``), :mod:`.backtest_cmds`,
+:mod:`.models_cmds` (``train``, ``forecast``, ``models ...``).
 
 Exit codes: 0 success, 1 a data/model/exchange error (one line on stderr, traceback only with
 ``--debug``), 2 a usage error, 130 cancelled with Ctrl+C.
@@ -28,7 +29,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (also used by tests and the docs)."""
-    from cryptodesk.cli import backtest_cmds, data_cmds
+    from cryptodesk.cli import backtest_cmds, data_cmds, models_cmds
 
     parser = _Parser(
         prog="cryptodesk",
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     data_cmds.register(sub)
     backtest_cmds.register(sub)
+    models_cmds.register(sub)
     gui = sub.add_parser("gui", help="open the desktop app")
     gui.set_defaults(func=_run_gui)
     return parser
