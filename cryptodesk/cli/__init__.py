@@ -29,7 +29,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (also used by tests and the docs)."""
-    from cryptodesk.cli import backtest_cmds, data_cmds, models_cmds
+    from cryptodesk.cli import backtest_cmds, data_cmds, doctor_cmds, models_cmds
 
     parser = _Parser(
         prog="cryptodesk",
@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     data_cmds.register(sub)
     backtest_cmds.register(sub)
     models_cmds.register(sub)
+    doctor_cmds.register(sub)
     gui = sub.add_parser("gui", help="open the desktop app")
     gui.set_defaults(func=_run_gui)
     return parser

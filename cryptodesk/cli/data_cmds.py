@@ -204,7 +204,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _fmt(ts) -> str:  # noqa: ANN001
+def _fmt(ts) -> str:
     if ts is None:
         return "-"
     return ts.strftime("%Y-%m-%d %H:%M")

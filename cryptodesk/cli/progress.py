@@ -35,7 +35,7 @@ class ConsoleProgress:
             if fraction is None:
                 bar, pct = " " * width, "  ?%"
             else:
-                filled = int(round(width * fraction))
+                filled = round(width * fraction)
                 bar = "#" * filled + "-" * (width - filled)
                 pct = f"{100 * fraction:3.0f}%"
             eta = _eta(elapsed, fraction)
