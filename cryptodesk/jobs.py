@@ -20,7 +20,7 @@ ProgressCallback = Callable[[float | None, str], None]
 PartialCallback = Callable[[Any], None]
 
 
-class Cancelled(Exception):  # noqa: N818 - the name reads as an event, as in concurrent.futures
+class Cancelled(Exception):  # named as an event, like concurrent.futures.CancelledError
     """Raised inside a job when its context was cancelled. Callers treat it as a clean stop."""
 
 

@@ -13,11 +13,16 @@ the same seed and length give identical candles on every machine.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
 from cryptodesk.data.schema import make_candles
 from cryptodesk.data.timeframes import normalize_timeframe, timeframe_seconds
+
+if TYPE_CHECKING:
+    from cryptodesk.data.store import CandleStore
 
 DEMO_SYMBOL = "DEMO/USD"
 DEMO_SOURCE = "demo"
@@ -89,7 +94,7 @@ def generate_demo(
     return make_candles(frame, source=DEMO_SOURCE, symbol=DEMO_SYMBOL, timeframe=tf, synthetic=True)
 
 
-def ensure_demo(store, timeframes: tuple[str, ...] = ("1d", "1h")) -> bool:  # noqa: ANN001
+def ensure_demo(store: CandleStore, timeframes: tuple[str, ...] = ("1d", "1h")) -> bool:
     """Write the demo series into ``store`` for each timeframe not there yet.
 
     Returns True when something was written. Called on first start, so the app is useful

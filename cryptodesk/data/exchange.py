@@ -270,9 +270,11 @@ class _Download:
             self._report(cursor, origin, stop, t0)
 
     def _write(self, times: np.ndarray, values: np.ndarray) -> None:
-        index = pd.DatetimeIndex(pd.to_datetime(times, unit="ms", utc=True), name=INDEX_NAME)
+        index = pd.DatetimeIndex((times * 1_000_000).view("datetime64[ns]")).tz_localize("UTC")
+        index.name = INDEX_NAME
         frame = pd.DataFrame(values, index=index, columns=list(COLUMNS))
-        frame = frame[~frame.index.duplicated(keep="last")]
+        if index.has_duplicates:  # an exchange repeating a row: the later copy wins
+            frame = frame[~index.duplicated(keep="last")]
         candles = make_candles(
             frame, source=self.key.source, symbol=self.key.symbol, timeframe=self.key.timeframe
         )

@@ -370,7 +370,7 @@ class CandleStore:
                     fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-class _Retry(Exception):  # noqa: N818 - internal control flow of _read_tables
+class _Retry(Exception):  # internal control flow of _read_tables
     """The series changed while it was being read."""
 
 

@@ -73,7 +73,7 @@ def infer_timeframe(index: pd.DatetimeIndex) -> str | None:
     if diffs.size == 0:
         return None
     uniq, counts = np.unique(diffs, return_counts=True)
-    seconds = int(round(uniq[np.argmax(counts)] / 1e9))
+    seconds = int(np.rint(uniq[np.argmax(counts)] / 1e9))
     if seconds <= 0:
         return None
     # Snap to a known timeframe when within 1 %; otherwise name the spacing itself.

@@ -113,7 +113,7 @@ def test_readers_never_see_half_written_files(tmp_path: Path) -> None:
             try:
                 frame = store.load(KEY)
                 assert len(frame) >= 2000 and frame.index.is_unique
-            except BaseException as exc:  # noqa: BLE001 - collected and re-raised below
+            except BaseException as exc:  # collected and re-raised below
                 errors.append(exc)
                 return
 
