@@ -68,6 +68,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\ncryptodesk: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `cryptodesk data exchanges | head`: the reader went away
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except CryptoDeskError as exc:
         log.error("%s", exc, exc_info=args.debug)
         if args.debug:

@@ -54,6 +54,7 @@ __all__ = [
     "ExchangeInfo",
     "FetchResult",
     "MarketInfo",
+    "RetriesExhausted",
     "RetryPolicy",
     "exchange_ids",
     "fetch_candles",
@@ -152,6 +153,10 @@ def fetch_candles(
     consecutive transient failures (the message says what was kept); raises
     :class:`~cryptodesk.jobs.Cancelled` when ``ctx`` is cancelled. In every case the pages
     already written stay in the store, and running the same call again resumes.
+
+    ``timeout_ms`` and ``retry`` come from the exchange's settings in the CLI; ``client`` is a
+    ready ccxt client (then ``api_url``, ``timeout_ms`` and ``client_config`` are not used);
+    ``page_limit`` overrides the exchange's page size (ccxt's ``features`` table).
     """
     ctx = ctx or null_context()
     started = time.monotonic()

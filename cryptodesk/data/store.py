@@ -223,6 +223,9 @@ class CandleStore:
                 info = self._info(folder) if self.exists(meta.key) else None
                 rows = info.rows if info else 0
                 return WriteResult(rows, rows, 0, 0)
+            fast = self._append_segment(folder, new, meta)
+            if fast is not None:
+                return fast
             tables, stored_meta = (
                 self._read_tables(folder, None) if self.exists(meta.key) else ([], None)
             )
@@ -277,6 +280,48 @@ class CandleStore:
             rows, first, last = 0, None, None
         size = sum(f.stat().st_size for f in folder.glob("*.parquet"))
         return SeriesInfo(meta, rows, first, last, size, folder)
+
+    def _append_segment(
+        self, folder: Path, new: pd.DataFrame, meta: CandleMeta
+    ) -> WriteResult | None:
+        """The cheap path for a page that only extends the series (downloads, live updates).
+
+        Decides from the Parquet footers alone (row counts and the time column's max from the
+        row-group statistics), so a download of N pages does not re-read the series N times.
+        Returns None when the write needs the full merge. Caller holds the series lock.
+        """
+        main = folder / MAIN
+        absorbed = self._absorbed(folder)
+        segments = self._segments(folder)
+        live = [s for s in segments if _segment_no(s) > absorbed]
+        files = ([main] if main.exists() else []) + live
+        if not files or len(live) >= MAX_SEGMENTS:
+            return None
+        rows = 0
+        last: int | None = None
+        stored_meta: CandleMeta | None = None
+        for file in files:
+            try:
+                footer = pq.read_metadata(file)
+            except (OSError, pa.ArrowException):
+                return None  # let the full path report the problem
+            rows += footer.num_rows
+            file_last = _time_max(footer)
+            if file_last is None and footer.num_rows:
+                return None
+            if file_last is not None:
+                last = file_last if last is None else max(last, file_last)
+            if stored_meta is None:
+                raw = (footer.metadata or {}).get(META_KEY)
+                if raw is None:
+                    return None
+                stored_meta = _meta_from_dict(json.loads(raw))
+        if last is None or new.index[0].value <= last:
+            return None
+        meta = _merged_meta(meta, stored_meta)
+        seq = max([absorbed, *(_segment_no(s) for s in segments)]) + 1
+        self._write_file(folder / f"{SEGMENT_PREFIX}{seq:06d}.parquet", new, meta, None)
+        return WriteResult(rows, rows + len(new), len(new), 0)
 
     def _segments(self, folder: Path) -> list[Path]:
         return sorted(folder.glob(f"{SEGMENT_PREFIX}*.parquet"), key=_segment_no)
@@ -397,6 +442,24 @@ def _read_parquet(
     if raw is None:
         raise StoreError(f"{path} is not a CryptoDesk candle file (no metadata)")
     return table, json.loads(raw)
+
+
+def _time_max(footer: pq.FileMetaData) -> int | None:
+    """Largest time value (ns since the epoch) from the row-group statistics, if recorded."""
+    best = None
+    for g in range(footer.num_row_groups):
+        group = footer.row_group(g)
+        for c in range(group.num_columns):
+            column = group.column(c)
+            if column.path_in_schema != INDEX_NAME:
+                continue
+            stats = column.statistics
+            if stats is None or not stats.has_min_max:
+                return None
+            value = stats.max
+            value = pd.Timestamp(value).value if not isinstance(value, int) else value
+            best = value if best is None else max(best, value)
+    return best
 
 
 def _segment_no(path: Path) -> int:

@@ -276,7 +276,7 @@ class ModelLibrary:
             if len(hits) == 1:
                 hit = hits[0]
                 if hit.error and not allow_damaged:
-                    raise BundleError(f"model {hit.id} is damaged: {hit.error}")
+                    raise BundleError(f"model {hit.id} cannot be loaded: {hit.error}")
                 return hit
             if len(hits) > 1:
                 raise BundleError(

@@ -219,7 +219,7 @@ def test_newer_bundle_format_is_refused_and_migrations_run(
     info = library.save(_fit("naive", candles), candles, label="v")
     manifest = json.loads((info.path / "manifest.json").read_text())
     (info.path / "manifest.json").write_text(json.dumps(dict(manifest, bundle_format=BUNDLE_FORMAT + 1)))
-    with pytest.raises(BundleError, match=rf"bundle format {BUNDLE_FORMAT + 1}\.*up to {BUNDLE_FORMAT}"):
+    with pytest.raises(BundleError, match=rf"bundle format {BUNDLE_FORMAT + 1}.*up to {BUNDLE_FORMAT}"):
         library.load(info.id)
     # an older format goes through its migration
     old = dict(manifest, bundle_format=BUNDLE_FORMAT)
