@@ -59,7 +59,9 @@ def _fsync_file(path: Path) -> None:
     except OSError:
         return
     try:
-        os.fsync(fd)
+        # fdatasync where available: the data reach the disk before the rename makes them
+        # visible, without also forcing a metadata-only update (a few ms saved per write).
+        getattr(os, "fdatasync", os.fsync)(fd)
     except OSError:
         pass
     finally:

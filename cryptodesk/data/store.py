@@ -104,6 +104,7 @@ class CandleStore:
 
             root = app_paths().candles
         self.root = Path(root)
+        self._footers: dict[Path, tuple[tuple[int, int, int], tuple[int, int | None, CandleMeta]]] = {}
 
     # ----------------------------------------------------------------- locations
     def series_dir(self, key: SeriesKey) -> Path:
@@ -301,27 +302,43 @@ class CandleStore:
         last: int | None = None
         stored_meta: CandleMeta | None = None
         for file in files:
-            try:
-                footer = pq.read_metadata(file)
-            except (OSError, pa.ArrowException):
-                return None  # let the full path report the problem
-            rows += footer.num_rows
-            file_last = _time_max(footer)
-            if file_last is None and footer.num_rows:
-                return None
+            summary = self._footer_summary(file)
+            if summary is None:
+                return None  # let the full path read (and report) the file
+            file_rows, file_last, file_meta = summary
+            rows += file_rows
             if file_last is not None:
                 last = file_last if last is None else max(last, file_last)
-            if stored_meta is None:
-                raw = (footer.metadata or {}).get(META_KEY)
-                if raw is None:
-                    return None
-                stored_meta = _meta_from_dict(json.loads(raw))
+            stored_meta = stored_meta or file_meta
         if last is None or new.index[0].value <= last:
             return None
         meta = _merged_meta(meta, stored_meta)
         seq = max([absorbed, *(_segment_no(s) for s in segments)]) + 1
         self._write_file(folder / f"{SEGMENT_PREFIX}{seq:06d}.parquet", new, meta, None)
         return WriteResult(rows, rows + len(new), len(new), 0)
+
+    def _footer_summary(self, file: Path) -> tuple[int, int | None, CandleMeta] | None:
+        """Rows, newest time (ns) and metadata of one file from its footer, cached by the
+        file's identity (inode, mtime, size): files are only ever replaced, never edited."""
+        ident = _file_id(file)
+        if ident is None:
+            return None
+        cached = self._footers.get(file)
+        if cached is not None and cached[0] == ident:
+            return cached[1]
+        try:
+            footer = pq.read_metadata(file)
+        except (OSError, pa.ArrowException):
+            return None
+        file_last = _time_max(footer)
+        raw = (footer.metadata or {}).get(META_KEY)
+        if raw is None or (file_last is None and footer.num_rows):
+            return None
+        summary = (footer.num_rows, file_last, _meta_from_dict(json.loads(raw)))
+        if len(self._footers) > 4096:
+            self._footers.clear()
+        self._footers[file] = (ident, summary)
+        return summary
 
     def _segments(self, folder: Path) -> list[Path]:
         return sorted(folder.glob(f"{SEGMENT_PREFIX}*.parquet"), key=_segment_no)
