@@ -3,7 +3,8 @@
 Each command group lives in its own module with a ``register(subparsers)`` function, so the
 groups stay small and independent: :mod:`.data_cmds` (store, import, demo),
 :mod:`.exchange_cmds` (``data fetch|exchanges|markets``), :mod:`.backtest_cmds`,
-:mod:`.models_cmds` (``train``, ``forecast``, ``models ...``).
+:mod:`.models_cmds` (``train``, ``forecast``, ``models ...``), :mod:`.sentiment_cmds`
+(``sentiment ...``, ``series ...``), :mod:`.doctor_cmds`.
 
 Exit codes: 0 success, 1 a data/model/exchange error (one line on stderr, traceback only with
 ``--debug``), 2 a usage error, 130 cancelled with Ctrl+C.
@@ -29,7 +30,13 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (also used by tests and the docs)."""
-    from cryptodesk.cli import backtest_cmds, data_cmds, doctor_cmds, models_cmds
+    from cryptodesk.cli import (
+        backtest_cmds,
+        data_cmds,
+        doctor_cmds,
+        models_cmds,
+        sentiment_cmds,
+    )
 
     parser = _Parser(
         prog="cryptodesk",
@@ -44,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     backtest_cmds.register(sub)
     models_cmds.register(sub)
     doctor_cmds.register(sub)
+    sentiment_cmds.register(sub)
     gui = sub.add_parser("gui", help="open the desktop app")
     gui.set_defaults(func=_run_gui)
     return parser

@@ -122,6 +122,9 @@ def build_manifest(
                   "capabilities": model.capabilities.to_dict()},
         "feature_spec": features,
         "external_columns": list((features or {}).get("external", []) or []),
+        # How those columns were made (sentiment datasets, imported series), so forecasting
+        # later can rebuild them the same way (cryptodesk.sentiment.features.rebuild_external).
+        "external_sources": _jsonable(train.attrs.get("external_sources") or {}),
         "target": {"kind": "log_return", "horizon": int(model.fitted_horizon)},
         "data": data_fingerprint(train),
         "training_window": {
@@ -442,6 +445,10 @@ class ModelLibrary:
         for info in self.list():
             if info.ok and info.id != except_id and info.label.lower() == label.lower():
                 raise BundleError(f"a saved model is already labelled {label!r}; pick another label")
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=_json_default))
 
 
 def _json_default(value: Any) -> Any:

@@ -101,14 +101,21 @@ def forecast_from_bundle(
     """
     model, manifest = library.load(ref)
     notes: list[str] = []
+    meta = dict(candles.attrs)
     trained = manifest.get("data", {})
-    meta = candles.attrs
     if trained.get("timeframe") and trained["timeframe"] != meta.get("timeframe"):
         raise BundleError(
             f"model {manifest['id']} was trained on {trained['timeframe']} bars; the data are "
             f"{meta.get('timeframe')} bars. Use a {trained['timeframe']} series (or resample)."
         )
-    missing = [c for c in manifest.get("external_columns", []) if c not in candles.columns]
+    needed = manifest.get("external_columns", [])
+    sources = manifest.get("external_sources") or {}
+    if sources and any(c not in candles.columns for c in needed):
+        from cryptodesk.sentiment.features import rebuild_external
+
+        candles = rebuild_external(candles, sources)  # same datasets, same aggregation
+        notes.append(f"rebuilt external columns from {', '.join(sources)}")
+    missing = [c for c in needed if c not in candles.columns]
     if missing:
         raise BundleError(
             f"model {manifest['id']} needs the external column(s) {', '.join(missing)}, "

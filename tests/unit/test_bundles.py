@@ -262,3 +262,32 @@ def test_forecast_csv_golden_layout_and_dtypes(tmp_path: Path) -> None:
     assert str(back.timestamp.dtype).startswith("datetime64") and str(back.timestamp.dt.tz) == "UTC"
     assert back.horizon.dtype == np.int64 and back.forecast.dtype == np.float64
     assert back.symbol.iloc[0] == "BTC-USD" and np.isnan(back.lower.iloc[1])
+
+
+def test_saved_model_with_sentiment_features_rebuilds_them_to_forecast(library: ModelLibrary) -> None:
+    """A model trained on sentiment columns forecasts later from plain candles: the bundle
+    records how the columns were made and they are rebuilt from the same dataset."""
+    from cryptodesk.sentiment.aggregate import AggregationConfig, sentiment_features
+    from cryptodesk.sentiment.datasets import TextDatasets, score_dataset
+    from cryptodesk.sentiment.scorers import LexiconScorer
+
+    candles = generate_demo("1h", bars=300)
+    rng = np.random.default_rng(1)
+    times = candles.index[0] + pd.to_timedelta(rng.integers(0, 300 * 3600, 800), unit="s")
+    words = np.array(["to the moon", "rekt again", "hodl", "rug pull scam", "fine"], dtype=object)
+    texts = TextDatasets()
+    texts.merge("posts", pd.DataFrame({"time": times, "text": rng.choice(words, 800)}))
+    score_dataset(texts, "posts", LexiconScorer())
+    with_sent = sentiment_features(candles, "posts", config=AggregationConfig(divergence_window=10))
+    columns = tuple(c for c in with_sent.columns if c.startswith("sent_posts"))
+    spec = {"return_lags": 3, "volatility_windows": [], "rsi_window": None, "macd_fast": None,
+            "bollinger_window": None, "atr_window": None, "volume_z_window": None,
+            "calendar": False, "external": list(columns)}
+    model = create("lightgbm", {"features": spec, "n_estimators": 10})
+    model.fit(with_sent, None, 1)
+    info = library.save(model, with_sent, label="sent")
+    assert info.manifest["external_sources"]["sent_posts"]["dataset"] == "posts"
+    expected = model.predict(with_sent, 1).point
+    table, _, notes = forecast_from_bundle(library, "sent", candles, 1)  # plain candles
+    assert any("rebuilt external columns" in n for n in notes)
+    assert np.array_equal(table.forecast.to_numpy(), expected)
