@@ -1,0 +1,491 @@
+"""Deep forecasters: LSTM, GRU, CNN, CNN-GRU and Transformer behind the Forecaster protocol.
+
+Each model is a config dataclass (drawn as a form by the GUI) plus a few lines choosing its
+``nn.Module`` from :mod:`cryptodesk.models.torch_nets`; the data handling, the training loop
+(:func:`cryptodesk.models.torch_train.train_network`) and persistence are shared by
+:class:`TorchForecaster`, so the nets differ in architecture and nothing else.
+
+Data flow of a fit on the training frame:
+
+1. inputs per row (``inputs="close"``: the one-bar log return; ``"ohlcv"``: also the
+   high/low range, the candle body and the log volume change) and targets per row (the log
+   returns to the next 1..H closes, :func:`~cryptodesk.features.targets.future_log_returns`);
+2. windows of ``lookback`` rows with finite inputs and targets
+   (:class:`~cryptodesk.features.windows.SequenceDataset`), split in time: the last
+   ``valid_fraction`` of windows validate (early stopping), with an H-window gap;
+3. scaling statistics (mean, sd) from the rows the *training* windows cover only, never from
+   the validation tail and never from anything after the training frame;
+4. the shared training loop; then the residual sd on the validation tail per step, which
+   turns MSE point forecasts into intervals and P(up). With the pinball loss the net outputs
+   the 10/50/90 % quantiles itself.
+
+``target="price"`` is the tutorial variant, kept so users can see its flaw for themselves:
+inputs and targets are standardised price *levels*. Such a net mostly learns to repeat the last
+close; its forecast line hugs the price on a chart, yet its errors are no better than the naive
+model's (compare Theil's U). Forecasts are still reported as prices.
+
+Prediction uses only the last ``lookback + 1`` rows of the history (one extra row for the
+first return), so a forecast never depends on anything older or later. Saved as the net's
+``state_dict`` (``net.pt``, read back with ``torch.load(..., weights_only=True)``) next to
+``model.json`` with the config, scaler statistics and loss history: no pickled objects.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from cryptodesk.atomic import write_bytes_atomic
+from cryptodesk.errors import ModelError
+from cryptodesk.features.scaling import Standardizer
+from cryptodesk.features.targets import future_log_returns
+from cryptodesk.features.windows import SequenceDataset
+from cryptodesk.jobs import TaskContext
+from cryptodesk.models import torch_nets as nets
+from cryptodesk.models.base import Z90, Capabilities, Forecast, Forecaster, normal_cdf
+from cryptodesk.models.config import ModelConfig, param
+from cryptodesk.models.torch_train import (
+    TrainResult,
+    TrainSettings,
+    WindowSource,
+    n_outputs,
+    predict_windows,
+    train_network,
+)
+
+WEIGHTS_FILE = "net.pt"
+MIN_TRAIN_WINDOWS = 16
+
+
+# ---------------------------------------------------------------------- configs
+@dataclass(frozen=True)
+class TorchConfig(ModelConfig):
+    """Settings every net shares: data, target, loss and the training budget."""
+
+    lookback: int = param(30, min=2, max=4096, label="Lookback (bars)",
+                          help="Bars of history the network sees per forecast (30: a month of "
+                               "daily bars). Training time grows in proportion.")
+    inputs: Literal["close", "ohlcv"] = param(
+        "close", label="Inputs",
+        help="'close': the log return of each bar; 'ohlcv': also high/low range, candle body "
+             "and log volume change.",
+    )
+    target: Literal["returns", "price"] = param(
+        "returns", label="Target",
+        help="'returns': next-step log returns (recommended). 'price': the raw price level, as "
+             "in many tutorials; it looks good on a chart and is no better than naive.",
+    )
+    loss: Literal["mse", "pinball"] = param(
+        "mse", label="Loss",
+        help="'mse': squared error, intervals from validation residuals; 'pinball': quantile "
+             "loss, the net itself outputs the 10/50/90 % quantiles.",
+    )
+    dropout: float = param(0.2, min=0.0, max=0.9, label="Dropout")
+    learning_rate: float = param(2e-3, min=1e-6, max=1.0, log=True, label="Learning rate")
+    weight_decay: float = param(1e-4, min=0.0, max=1.0, advanced=True, label="Weight decay",
+                                help="AdamW decoupled weight decay.")
+    batch_size: int = param(64, min=1, max=65_536, label="Batch size")
+    max_epochs: int = param(10, min=1, max=10_000, label="Max epochs",
+                            help="Upper bound of the training budget; early stopping usually "
+                                 "ends sooner on daily returns.")
+    patience: int = param(2, min=0, max=10_000, label="Patience (epochs)",
+                          help="Stop after this many epochs without a better validation loss "
+                               "(best weights are restored); 0 = train all epochs.")
+    valid_fraction: float = param(0.15, min=0.0, max=0.5, label="Validation tail",
+                                  help="Share of the latest training windows used for early "
+                                       "stopping (chronological, never shuffled in).")
+    grad_clip: float | None = param(1.0, min=1e-6, max=1e6, advanced=True,
+                                    label="Gradient clip (norm)")
+    max_train_windows: int | None = param(
+        None, min=32, max=100_000_000, advanced=True, label="Max training windows",
+        help="Train on the most recent windows only (faster refits on long series).",
+    )
+    seed: int = param(0, min=0, max=2**31 - 1, label="Seed")
+    device: Literal["auto", "cpu", "cuda", "mps"] = param(
+        "auto", label="Device", advanced=True,
+        help="'auto': CUDA if present, then Apple MPS, then CPU.",
+    )
+    num_threads: int | None = param(None, min=1, max=256, advanced=True, label="CPU threads",
+                                    help="Torch CPU threads while training (empty: torch default).")
+
+    def train_settings(self) -> TrainSettings:
+        """The optimisation part of the config, for the shared loop."""
+        return TrainSettings(
+            learning_rate=self.learning_rate, weight_decay=self.weight_decay,
+            batch_size=self.batch_size, max_epochs=self.max_epochs, patience=self.patience,
+            grad_clip=self.grad_clip, seed=self.seed, device=self.device,
+            num_threads=self.num_threads,
+        )
+
+
+@dataclass(frozen=True)
+class LstmConfig(TorchConfig):
+    """The literature's workhorse: LSTM 64 -> dropout 0.2 -> LSTM 32 -> dropout 0.2 -> dense."""
+
+    hidden: tuple[int, ...] = param((64, 32), min=1, max=4096, label="LSTM units per layer",
+                                    help="One entry per stacked layer.")
+
+
+@dataclass(frozen=True)
+class GruConfig(TorchConfig):
+    """Stacked GRUs, the LSTM's lighter cousin."""
+
+    hidden: tuple[int, ...] = param((64, 32), min=1, max=4096, label="GRU units per layer",
+                                    help="One entry per stacked layer.")
+
+
+@dataclass(frozen=True)
+class CnnConfig(TorchConfig):
+    """Conv1d blocks (conv, ReLU, max-pool) and a dense head."""
+
+    channels: tuple[int, ...] = param((32, 32), min=1, max=4096, label="Conv channels",
+                                      help="One entry per convolution block.")
+    kernel_size: int = param(3, min=1, max=64, label="Kernel size")
+    pool: int = param(2, min=1, max=16, label="Pool size")
+    dense: tuple[int, ...] = param((32,), min=1, max=4096, label="Dense units",
+                                   help="Hidden dense layers before the output.")
+
+
+@dataclass(frozen=True)
+class CnnGruConfig(TorchConfig):
+    """The hybrid: conv feature extractor -> stacked GRUs -> dense head."""
+
+    channels: tuple[int, ...] = param((32,), min=1, max=4096, label="Conv channels",
+                                      help="One entry per convolution block.")
+    kernel_size: int = param(3, min=1, max=64, label="Kernel size")
+    pool: int = param(2, min=1, max=16, label="Pool size")
+    hidden: tuple[int, ...] = param((64, 32), min=1, max=4096, label="GRU units per layer")
+    dense: tuple[int, ...] = param((16,), min=1, max=4096, label="Dense units")
+
+
+@dataclass(frozen=True)
+class TransformerConfig(TorchConfig):
+    """A causal Transformer encoder over the lookback window."""
+
+    lookback: int = param(30, min=2, max=4096, label="Lookback (bars)",
+                          help="Bars the encoder attends over. Attention cost grows with the "
+                               "square of this; try 96-512 on a GPU.")
+    d_model: int = param(32, min=4, max=1024, label="Model width",
+                         help="Embedding size; must be a multiple of the heads.")
+    heads: int = param(4, min=1, max=64, label="Attention heads")
+    layers: int = param(1, min=1, max=24, label="Encoder layers",
+                        help="One layer keeps a walk-forward on CPU fast; add layers on a GPU.")
+    ff_size: int = param(64, min=4, max=8192, label="Feed-forward units")
+    dropout: float = param(0.1, min=0.0, max=0.9, label="Dropout")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.d_model % self.heads or self.d_model % 2:
+            raise ModelError("model width must be even and a multiple of the number of heads")
+
+
+# ---------------------------------------------------------------------- base forecaster
+class TorchForecaster(Forecaster):
+    """Shared data handling, training, prediction and persistence of the deep nets.
+
+    Subclasses set ``name``/``config_cls`` and implement :meth:`build_net`.
+    After a fit: ``net`` (CPU, eval mode), ``history_`` (one dict per epoch: the
+    :class:`~cryptodesk.models.torch_train.EpochReport` fields), ``train_result``.
+    """
+
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        quantiles=True, p_up=True, direct=True, stochastic=True, min_train_bars=64,
+        native_payload=True, max_horizon=100,
+    )
+    config: TorchConfig
+
+    def __init__(self, config: Any = None) -> None:
+        super().__init__(config)
+        self.net: nn.Module | None = None
+        self.n_features = 0
+        self.horizon = 0
+        self.x_scaler = Standardizer()
+        self.y_scaler = Standardizer()
+        self.residual_sd: list[float] = []
+        self.history_: list[dict[str, Any]] = []
+        self.best_epoch = 0
+        self.trained_on = ""
+        self.train_result: TrainResult | None = None
+
+    @classmethod
+    def fast_config(cls, **changes: Any) -> TorchConfig:
+        """A tiny, fast configuration (tests, demos, smoke runs); ``changes`` override it."""
+        small: dict[str, Any] = {"lookback": 16, "max_epochs": 3, "batch_size": 64, "num_threads": 1}
+        fields = {p.name for p in cls.config_cls.params()}
+        for key, value in (("hidden", (12,)), ("channels", (8,)), ("dense", (8,)),
+                           ("d_model", 8), ("heads", 2), ("layers", 1), ("ff_size", 16)):
+            if key in fields:
+                small[key] = value
+        small.update(changes)
+        return cls.config_cls.from_dict(small)  # type: ignore[return-value]
+
+    # ------------------------------------------------------------------ hooks for subclasses
+    def build_net(self, n_features: int, horizon: int) -> nn.Module:
+        """The untrained network for this config."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ sizes
+    def min_train_bars(self) -> int:
+        return max(self.capabilities.min_train_bars, self.config.lookback + MIN_TRAIN_WINDOWS + 2)
+
+    def min_history(self) -> int:
+        return self.config.lookback + 1
+
+    # ------------------------------------------------------------------ data
+    def _inputs(self, frame: pd.DataFrame) -> np.ndarray:
+        """Raw ``(n, f)`` inputs of each row (row t uses rows t-1 and t only)."""
+        return make_inputs(frame, self.config.inputs, self.config.target)
+
+    def _fit(self, train: pd.DataFrame, ctx: TaskContext, horizon: int) -> None:
+        cfg = self.config
+        close = train["close"].to_numpy(dtype=np.float64)
+        raw_x = self._inputs(train)
+        if cfg.target == "returns":
+            raw_y = future_log_returns(close, horizon)
+        else:
+            raw_y = future_levels(close, horizon)
+        ds = SequenceDataset.build(raw_x, raw_y, cfg.lookback)
+        if len(ds) < MIN_TRAIN_WINDOWS:
+            raise ModelError(
+                f"{self.name}: only {len(ds)} usable windows; need {MIN_TRAIN_WINDOWS} "
+                f"(lookback {cfg.lookback}, {len(train)} bars)"
+            )
+        train_rows, val_rows = ds.split(cfg.valid_fraction)
+        if cfg.max_train_windows is not None:
+            train_rows = train_rows[-cfg.max_train_windows:]
+        if len(train_rows) < MIN_TRAIN_WINDOWS // 2:
+            raise ModelError(f"{self.name}: only {len(train_rows)} training windows left "
+                             f"after the validation split")
+        # scaling statistics: rows the training windows cover, and their targets; nothing else
+        first = int(ds.end_row(train_rows[0])) - cfg.lookback + 1
+        last = int(ds.end_row(train_rows[-1]))
+        x_scaler = Standardizer().fit(raw_x[first : last + 1])
+        if cfg.target == "returns":
+            y_scaler = Standardizer().fit(raw_y[ds.end_row(train_rows)])
+            naive_raw = np.zeros_like(raw_y)  # no change: log return 0
+        else:  # price levels: inputs and targets share the close's scale (tutorial MinMax)
+            y_scaler = Standardizer(x_scaler.mean[:1].copy(), x_scaler.scale[:1].copy())
+            naive_raw = np.repeat(close[:, None], horizon, axis=1)
+        x = x_scaler.transform(raw_x).astype(np.float32)
+        y = y_scaler.transform(raw_y).astype(np.float32)
+        naive = y_scaler.transform(naive_raw).astype(np.float32)
+        n_features = x.shape[1]
+        net, result = train_network(
+            lambda: self.build_net(n_features, horizon), x, y, train_rows, val_rows,
+            cfg.lookback, cfg.loss, cfg.train_settings(), ctx, self.name, naive,
+        )
+        # residual spread per step on the validation tail (training windows without one)
+        rows = val_rows if len(val_rows) >= 8 else train_rows
+        out = predict_windows(net, WindowSource(x, None, cfg.lookback, torch.device("cpu")), rows)
+        ends = ds.end_row(rows)
+        pred = self._to_log_returns(out[..., out.shape[-1] // 2], close[ends], y_scaler)
+        actual = future_log_returns(close, horizon)[ends]
+        resid = actual - pred
+        sd = [float(np.nanstd(resid[:, k], ddof=1)) if np.isfinite(resid[:, k]).sum() > 1
+              else float("nan") for k in range(horizon)]
+        # commit only now: a cancelled or failed fit leaves no half-set model behind
+        self.x_scaler, self.y_scaler, self.net = x_scaler, y_scaler, net
+        self.n_features, self.horizon = n_features, horizon
+        self.residual_sd = [s if np.isfinite(s) and s > 0 else 1e-6 for s in sd]
+        self.train_result = result
+        self.history_ = [r.to_dict() for r in result.history]
+        self.best_epoch = result.best_epoch
+        self.trained_on = result.device
+
+    def _to_log_returns(
+        self, scaled: np.ndarray, last_close: np.ndarray, y_scaler: Standardizer | None = None
+    ) -> np.ndarray:
+        """Scaled net outputs ``(m, H)`` -> cumulative log returns from ``last_close`` ``(m,)``."""
+        raw = (y_scaler or self.y_scaler).inverse(scaled)
+        if self.config.target == "returns":
+            return raw
+        # a price-level net can output a non-positive price; floor it to keep the log finite
+        level = np.maximum(raw, 1e-6 * last_close[:, None])
+        return np.log(level / last_close[:, None])
+
+    # ------------------------------------------------------------------ predict
+    def _predict(self, history: pd.DataFrame, horizon: int) -> Forecast:
+        if self.net is None:
+            raise ModelError(f"{self.name}: no network (model not fitted or not loaded)")
+        cfg = self.config
+        tail = history.iloc[-(cfg.lookback + 1):]
+        raw = self._inputs(tail)[-cfg.lookback:]
+        if not np.isfinite(raw).all():
+            raise ModelError(f"{self.name}: the last {cfg.lookback} bars hold missing values")
+        x = torch.from_numpy(self.x_scaler.transform(raw).astype(np.float32)[None])
+        self.net.eval()
+        with torch.no_grad():
+            out = self.net(x).numpy().astype(np.float64)  # (1, H, n_q)
+        last = float(history["close"].iat[-1])
+        lasts = np.array([last])
+        cols = [self._to_log_returns(out[..., q], lasts)[0, :horizon] for q in range(out.shape[-1])]
+        if len(cols) == 1:
+            return Forecast.from_log_returns(last, cols[0], np.asarray(self.residual_sd[:horizon]))
+        q = np.sort(np.stack(cols), axis=0)  # quantiles must not cross
+        lo, mid, hi = q[0], q[len(cols) // 2], q[-1]
+        sd = np.maximum((hi - lo) / (2 * Z90), 1e-12)
+        return Forecast.from_log_returns(last, mid, q10=lo, q90=hi, p_up=normal_cdf(mid / sd))
+
+    # ------------------------------------------------------------------ persistence
+    def get_state(self) -> dict[str, Any]:
+        return {
+            "n_features": self.n_features,
+            "horizon": self.horizon,
+            "x_scaler": self.x_scaler.to_dict(),
+            "y_scaler": self.y_scaler.to_dict(),
+            "residual_sd": self.residual_sd,
+            "best_epoch": self.best_epoch,
+            "trained_on": self.trained_on,
+            "history": self.history_,
+            "torch_version": torch.__version__,
+        }
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        self.n_features = int(state["n_features"])
+        self.horizon = int(state["horizon"])
+        self.x_scaler = Standardizer.from_dict(state["x_scaler"])
+        self.y_scaler = Standardizer.from_dict(state["y_scaler"])
+        self.residual_sd = [float(v) for v in state.get("residual_sd", [])]
+        self.best_epoch = int(state.get("best_epoch", 0))
+        self.trained_on = str(state.get("trained_on", ""))
+        self.history_ = list(state.get("history", []))
+
+    def save_native(self, directory: Path) -> list[str]:
+        if self.net is None:
+            raise ModelError(f"{self.name}: nothing to save")
+        buffer = io.BytesIO()
+        torch.save({k: v.detach().cpu() for k, v in self.net.state_dict().items()}, buffer)
+        write_bytes_atomic(directory / WEIGHTS_FILE, buffer.getvalue())
+        return [WEIGHTS_FILE]
+
+    def load_native(self, directory: Path) -> None:
+        path = directory / WEIGHTS_FILE
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ModelError(f"cannot read {path}: {exc}") from exc
+        try:
+            state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+        except Exception as exc:  # torch raises several types for a corrupt or foreign file
+            raise ModelError(f"{path} is not a valid weights file: {exc}") from exc
+        net = self.build_net(self.n_features, self.horizon)
+        try:
+            net.load_state_dict(state, strict=True)
+        except RuntimeError as exc:
+            raise ModelError(f"{path} does not match the saved configuration: {exc}") from exc
+        self.net = net.float().eval()
+
+
+# ---------------------------------------------------------------------- the nets
+class LstmForecaster(TorchForecaster):
+    """Stacked LSTM (default 64 then 32 units, dropout 0.2) with a linear head."""
+
+    name = "lstm"
+    config_cls = LstmConfig
+    config: LstmConfig
+
+    def build_net(self, n_features: int, horizon: int) -> nn.Module:
+        cfg = self.config
+        return nets.RecurrentNet("lstm", n_features, cfg.hidden, cfg.dropout, horizon,
+                                 n_outputs(cfg.loss))
+
+
+class GruForecaster(TorchForecaster):
+    """Stacked GRU (default 64 then 32 units) with a linear head."""
+
+    name = "gru"
+    config_cls = GruConfig
+    config: GruConfig
+
+    def build_net(self, n_features: int, horizon: int) -> nn.Module:
+        cfg = self.config
+        return nets.RecurrentNet("gru", n_features, cfg.hidden, cfg.dropout, horizon,
+                                 n_outputs(cfg.loss))
+
+
+class CnnForecaster(TorchForecaster):
+    """1-D convolutions with pooling and a dense head."""
+
+    name = "cnn"
+    config_cls = CnnConfig
+    config: CnnConfig
+
+    def build_net(self, n_features: int, horizon: int) -> nn.Module:
+        cfg = self.config
+        return nets.CnnNet(n_features, cfg.lookback, cfg.channels, cfg.kernel_size, cfg.pool,
+                           cfg.dense, cfg.dropout, horizon, n_outputs(cfg.loss))
+
+
+class CnnGruForecaster(TorchForecaster):
+    """Conv feature extractor feeding stacked GRUs, then a dense head."""
+
+    name = "cnn_gru"
+    config_cls = CnnGruConfig
+    config: CnnGruConfig
+
+    def build_net(self, n_features: int, horizon: int) -> nn.Module:
+        cfg = self.config
+        return nets.CnnGruNet(n_features, cfg.lookback, cfg.channels, cfg.kernel_size, cfg.pool,
+                              cfg.hidden, cfg.dense, cfg.dropout, horizon, n_outputs(cfg.loss))
+
+
+class TransformerForecaster(TorchForecaster):
+    """Causal Transformer encoder with positional encoding over the lookback window."""
+
+    name = "transformer"
+    config_cls = TransformerConfig
+    config: TransformerConfig
+
+    def build_net(self, n_features: int, horizon: int) -> nn.Module:
+        cfg = self.config
+        return nets.TransformerNet(n_features, cfg.lookback, cfg.d_model, cfg.heads, cfg.layers,
+                                   cfg.ff_size, cfg.dropout, horizon, n_outputs(cfg.loss))
+
+
+# ---------------------------------------------------------------------- helpers
+def make_inputs(frame: pd.DataFrame, inputs: str, target: str) -> np.ndarray:
+    """Raw input columns per row; row t depends on rows t-1 and t only (causal, local).
+
+    Returns mode: log return (and for ``ohlcv`` log(high/low), log(close/open), the change of
+    log(1 + volume)). Price mode: the close level (and for ``ohlcv`` open, high, low, log(1 +
+    volume)), as tutorials feed them.
+    """
+    close = frame["close"].to_numpy(dtype=np.float64)
+    cols: list[np.ndarray] = []
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if target == "price":
+            cols.append(close)
+            if inputs == "ohlcv":
+                cols += [frame[c].to_numpy(dtype=np.float64) for c in ("open", "high", "low")]
+                cols.append(np.log1p(np.maximum(frame["volume"].to_numpy(dtype=np.float64), 0.0)))
+        else:
+            ret = np.full(close.shape[0], np.nan)
+            ret[1:] = np.diff(np.log(close))
+            cols.append(ret)
+            if inputs == "ohlcv":
+                high, low, open_ = (frame[c].to_numpy(dtype=np.float64) for c in ("high", "low", "open"))
+                cols += [np.log(high / low), np.log(close / open_)]
+                lv = np.log1p(np.maximum(frame["volume"].to_numpy(dtype=np.float64), 0.0))
+                dv = np.full(close.shape[0], np.nan)
+                dv[1:] = np.diff(lv)
+                cols.append(dv)
+    out = np.column_stack(cols)
+    out[~np.isfinite(out)] = np.nan
+    return out
+
+
+def future_levels(close: np.ndarray, horizon: int) -> np.ndarray:
+    """``(n, horizon)``: column h-1 holds ``close[t + h]`` (NaN past the end)."""
+    n = close.shape[0]
+    out = np.full((n, horizon), np.nan)
+    for h in range(1, horizon + 1):
+        if h < n:
+            out[: n - h, h - 1] = close[h:]
+    return out
