@@ -1,0 +1,1 @@
+"""pyqtgraph charts: candles + volume + forecast overlay + residuals, and loss curves."""
