@@ -1,0 +1,235 @@
+"""Walk-forward evaluation: the one path by which every model is tested, for CLI, GUI and bench.
+
+The test window is the last ``test_size`` bars (or every bar from ``test_start``). Forecast
+origins run from the bar just before the test window to the second-to-last bar, every
+``stride`` bars. At origin t the model is refitted when due (first origin, then every
+``refit_every`` origins; 0 = fit once) on the rows up to and including t (``expanding``), or
+on the last ``train_size`` of them (``rolling``); then it forecasts from ``candles.iloc[:t+1]``.
+Nothing after the origin is ever passed to the model: that slice is the whole guarantee against
+look-ahead, and the contract tests check it by perturbing every later candle.
+
+Between refits a forecast is one ``predict`` call, which models keep cheap (features on the
+needed tail only). Progress is reported per origin, cancellation is checked per origin and
+inside fits, and each origin's forecasts are handed out as a :class:`ForecastBatch` partial
+result, so the GUI can draw forecasts filling in while the run goes on.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from cryptodesk.errors import DataError
+from cryptodesk.jobs import TaskContext, null_context
+from cryptodesk.models.base import Forecaster
+from cryptodesk.models.config import ModelConfig, param
+
+FORECAST_COLUMNS = (
+    "origin", "target_time", "horizon", "forecast", "lower", "upper", "p_up", "actual",
+    "last_close",
+)
+
+
+@dataclass(frozen=True)
+class WalkForwardSpec(ModelConfig):
+    """How to walk forward. JSON-able, validated, and drawable as a form like model configs."""
+
+    horizon: int = param(1, min=1, max=1000, label="Horizon (bars)",
+                         help="Forecast steps ahead from each origin.")
+    test_size: int | None = param(365, min=1, max=10_000_000, label="Test bars",
+                                  help="Length of the test window (the last N bars).")
+    test_start: str | None = param(None, label="Test start",
+                                   help="ISO date of the first test bar (instead of a size).")
+    stride: int = param(1, min=1, max=100_000, label="Stride",
+                        help="Bars between consecutive forecast origins.")
+    refit_every: int = param(30, min=0, max=10_000_000, label="Refit every (origins)",
+                             help="Refit after this many origins; 0 = fit once.")
+    window: Literal["expanding", "rolling"] = param(
+        "expanding", label="Training window", help="Grow the training window, or slide it."
+    )
+    train_size: int | None = param(None, min=2, max=10_000_000, label="Rolling window bars",
+                                   help="Rolling window length (default: all bars before the test).")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.test_size is None and self.test_start is None:
+            raise DataError("walk-forward needs a test size or a test start date")
+        if self.test_start is not None:
+            try:
+                pd.Timestamp(self.test_start)
+            except (ValueError, TypeError) as exc:
+                raise DataError(f"test start {self.test_start!r} is not a date") from exc
+
+
+@dataclass(frozen=True)
+class ForecastBatch:
+    """Forecasts made at one origin (a partial result for live drawing)."""
+
+    model: str
+    origin: pd.Timestamp
+    target_times: pd.DatetimeIndex
+    forecast: np.ndarray
+    lower: np.ndarray | None
+    upper: np.ndarray | None
+    p_up: np.ndarray | None
+    actual: np.ndarray
+    done: int
+    total: int
+
+
+@dataclass
+class WalkForwardResult:
+    """Every forecast of one model, with timings.
+
+    ``forecasts`` has one row per (origin, horizon) with columns :data:`FORECAST_COLUMNS`;
+    ``lower``/``upper`` are the 10 %/90 % quantiles and ``p_up`` P(up) (NaN when the model does
+    not provide them); ``last_close`` is the close at the origin.
+    """
+
+    model: str
+    config: dict[str, Any]
+    spec: WalkForwardSpec
+    forecasts: pd.DataFrame
+    n_fits: int
+    fit_seconds: float
+    predict_seconds: float
+    total_seconds: float
+    test_start: pd.Timestamp
+    train_rows_first: int
+    cpu_seconds: float = 0.0  # process CPU time: comparable across machine load, unlike wall
+    fits: list[dict[str, Any]] = field(default_factory=list)  # per refit: origin, rows, summary
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def first_test_row(candles: pd.DataFrame, spec: WalkForwardSpec) -> int:
+    """Row number of the first test bar."""
+    n = len(candles)
+    if spec.test_start is not None:
+        start = pd.Timestamp(spec.test_start)
+        start = start.tz_localize("UTC") if start.tzinfo is None else start.tz_convert("UTC")
+        first = int(candles.index.searchsorted(start, side="left"))
+    else:
+        first = n - int(spec.test_size or 0)
+    if first >= n:
+        raise DataError("the test window is empty (test start after the last bar)")
+    if first < 2:
+        raise DataError(
+            f"the test window ({n - max(first, 0)} bars) leaves no training data in {n} bars"
+        )
+    return first
+
+
+def origins_of(candles: pd.DataFrame, spec: WalkForwardSpec) -> np.ndarray:
+    """Row numbers of the forecast origins (each has at least its 1-step target in the data)."""
+    first = first_test_row(candles, spec)
+    return np.arange(first - 1, len(candles) - 1, spec.stride)
+
+
+def walk_forward(
+    model: Forecaster | Callable[[], Forecaster],
+    candles: pd.DataFrame,
+    spec: WalkForwardSpec,
+    ctx: TaskContext | None = None,
+) -> WalkForwardResult:
+    """Run ``model`` through the walk-forward described by ``spec`` on ``candles``.
+
+    ``model`` is an unfitted :class:`Forecaster` (refitted in place) or a factory returning a
+    fresh one. Raises :class:`DataError` when the data are too short for the spec, and
+    :class:`~cryptodesk.jobs.Cancelled` when cancelled (partial results already handed out
+    stay valid).
+    """
+    ctx = ctx or null_context()
+    forecaster = model() if callable(model) and not isinstance(model, Forecaster) else model
+    started, cpu_started = time.perf_counter(), time.process_time()
+    n = len(candles)
+    origins = origins_of(candles, spec)
+    first_test = int(origins[0]) + 1
+    train_size = spec.train_size or first_test
+    need = max(forecaster.min_train_bars(), forecaster.min_history())
+    if (first_test if spec.window == "expanding" else min(train_size, first_test)) < need:
+        raise DataError(
+            f"{forecaster.name} needs {need} training bars before the test window; "
+            f"there are {first_test}"
+        )
+    index = candles.index
+    close = candles["close"].to_numpy(dtype=np.float64)
+    h_max = spec.horizon
+    total = len(origins)
+    rows_o, rows_h = [], []
+    values: dict[str, list[np.ndarray]] = {k: [] for k in ("forecast", "lower", "upper", "p_up")}
+    n_fits, fit_s, pred_s = 0, 0.0, 0.0
+    fits: list[dict[str, Any]] = []
+    train_rows_first = 0
+    name = forecaster.name
+    for step, o in enumerate(origins):
+        ctx.check_cancelled()
+        o = int(o)
+        if n_fits == 0 or (spec.refit_every and step % spec.refit_every == 0):
+            lo = 0 if spec.window == "expanding" else max(0, o + 1 - train_size)
+            fit_ctx = ctx.child(step / total, step / total, f"{name}: ")
+            t0 = time.perf_counter()
+            forecaster.fit(candles.iloc[lo : o + 1], fit_ctx, horizon=h_max)
+            fit_s += time.perf_counter() - t0
+            fits.append({"origin": index[o].isoformat(), "train_rows": o + 1 - lo,
+                         **forecaster.fit_summary()})
+            if n_fits == 0:
+                train_rows_first = o + 1 - lo
+            n_fits += 1
+        t0 = time.perf_counter()
+        fc = forecaster.predict(candles.iloc[: o + 1], h_max)
+        pred_s += time.perf_counter() - t0
+        steps = min(h_max, n - 1 - o)  # targets past the end of the data are not evaluated
+        nan = np.full(steps, np.nan)
+        parts = {
+            "forecast": fc.point[:steps],
+            "lower": nan if fc.q10 is None else fc.q10[:steps],
+            "upper": nan if fc.q90 is None else fc.q90[:steps],
+            "p_up": nan if fc.p_up is None else fc.p_up[:steps],
+        }
+        for key, arr in parts.items():
+            values[key].append(arr)
+        rows_o.append(np.full(steps, o))
+        rows_h.append(np.arange(1, steps + 1))
+        ctx.partial(
+            ForecastBatch(
+                model=name, origin=index[o], target_times=index[o + 1 : o + 1 + steps],
+                forecast=parts["forecast"],
+                lower=None if fc.q10 is None else parts["lower"],
+                upper=None if fc.q90 is None else parts["upper"],
+                p_up=None if fc.p_up is None else parts["p_up"],
+                actual=close[o + 1 : o + 1 + steps], done=step + 1, total=total,
+            )
+        )
+        ctx.progress((step + 1) / total, f"{name}: {step + 1}/{total} forecasts")
+    origin_pos = np.concatenate(rows_o)
+    horizons = np.concatenate(rows_h)
+    target_pos = origin_pos + horizons
+    frame = pd.DataFrame(
+        {
+            "origin": index[origin_pos],
+            "target_time": index[target_pos],
+            "horizon": horizons.astype(np.int64),
+            **{k: np.concatenate(v) for k, v in values.items()},
+            "actual": close[target_pos],
+            "last_close": close[origin_pos],
+        }
+    )
+    return WalkForwardResult(
+        model=name,
+        config=forecaster.config.to_dict(),
+        spec=spec,
+        forecasts=frame,
+        n_fits=n_fits,
+        fit_seconds=fit_s,
+        predict_seconds=pred_s,
+        total_seconds=time.perf_counter() - started,
+        test_start=index[first_test],
+        train_rows_first=train_rows_first,
+        cpu_seconds=time.process_time() - cpu_started,
+        fits=fits,
+    )

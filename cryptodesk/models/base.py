@@ -1,0 +1,368 @@
+"""The forecasting protocol every model implements, and the result it returns.
+
+A model is a :class:`Forecaster` subclass with three class attributes and two hooks::
+
+    class MyForecaster(Forecaster):
+        name = "mymodel"                      # registry name, also written into saved models
+        config_cls = MyConfig                 # a frozen ModelConfig dataclass (models/config.py)
+        capabilities = Capabilities(quantiles=True, p_up=True, stochastic=True)
+
+        def _fit(self, train, ctx, horizon): ...        # learn from ``train`` only
+        def _predict(self, history, horizon): ...       # -> Forecast
+
+The public :meth:`Forecaster.fit` / :meth:`Forecaster.predict` wrap the hooks with the checks
+every model needs (canonical candles, enough rows, fitted, horizon within what was trained, the
+result's shape), so models stay a few lines and behave alike.
+
+Contract (checked over every registered model by ``tests/contract/test_models_contract.py``):
+
+- ``fit(train, ctx, horizon)`` learns only from ``train`` (every scaler and feature statistic
+  too) and replaces any earlier fit. ``train`` is a canonical candle frame
+  (:mod:`cryptodesk.data.schema`), possibly with extra numeric columns (external features).
+  ``horizon`` is the longest horizon ``predict`` will be asked for: direct multi-step models
+  train one output per step, recursive ones ignore it. Long fits call
+  ``ctx.check_cancelled()`` at safe points (each boosting round, each batch) and may report
+  ``ctx.progress``.
+- ``predict(history, horizon)`` forecasts the closes of the ``horizon`` bars after the last row
+  of ``history`` (the *origin*). ``history`` holds every candle up to and including the origin
+  and nothing after it; the model may use any of it as input (lags, indicators, its own state
+  filter) but must not learn from it: parameters stay those of the last fit. Walk-forward calls
+  ``predict`` once per origin between refits, so it must be cheap: use only the tail it needs
+  (see :meth:`Forecaster.min_history`) instead of rebuilding features for the whole series.
+- Neither call modifies its input frames.
+- The same config (seed included) and data give identical forecasts.
+- ``save(dir)`` / ``load(dir)`` round-trip a fitted model exactly: ``model.json`` (name,
+  config, fitted horizon, JSON state from :meth:`get_state`) plus any native payload written by
+  :meth:`save_native` (LightGBM text model, torch ``state_dict``). Never pickle.
+"""
+
+from __future__ import annotations
+
+import abc
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from cryptodesk.atomic import write_text_atomic
+from cryptodesk.errors import ModelError
+from cryptodesk.jobs import TaskContext, null_context
+from cryptodesk.models.config import ModelConfig
+
+MODEL_FILE = "model.json"
+MODEL_FORMAT = 1
+# z-score of the 90 % quantile of a standard normal: q10/q90 = mean -/+ Z90 * sd.
+Z90 = 1.2815515655446004
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """Forecasts from one origin for steps 1..h ahead (index 0 = the next bar).
+
+    ``point`` is the forecast close. ``q10``/``q90`` are the 10 % and 90 % quantiles of the
+    close (an 80 % interval); ``p_up`` is P(close at that step > close at the origin). Each is a
+    float64 array of length h, or None when the model does not provide it.
+    """
+
+    point: np.ndarray
+    q10: np.ndarray | None = None
+    q90: np.ndarray | None = None
+    p_up: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        h = np.asarray(self.point).shape
+        for name in ("point", "q10", "q90", "p_up"):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            arr = np.array(value, dtype=np.float64, copy=True).reshape(-1)
+            if arr.shape != (int(np.prod(h)),):
+                raise ModelError(f"forecast {name} has shape {arr.shape}, point has {h}")
+            arr.flags.writeable = False
+            object.__setattr__(self, name, arr)
+
+    @property
+    def horizon(self) -> int:
+        """Number of steps ahead."""
+        return int(self.point.shape[0])
+
+    @classmethod
+    def from_log_returns(
+        cls,
+        last_close: float,
+        mean: np.ndarray,
+        sd: np.ndarray | None = None,
+        *,
+        q10: np.ndarray | None = None,
+        q90: np.ndarray | None = None,
+        p_up: np.ndarray | None = None,
+    ) -> Forecast:
+        """Turn forecasts of the cumulative log return ``log(close[t+k] / close[t])`` into prices.
+
+        ``mean`` is the point forecast of the cumulative log return per step. With ``sd`` (a
+        normal predictive distribution of the cumulative log return) the quantiles and P(up) are
+        derived from it unless given explicitly; ``q10``/``q90`` given here are cumulative log
+        return quantiles too. ``exp`` is monotone, so log-return quantiles map to price
+        quantiles exactly.
+        """
+        mean = np.asarray(mean, dtype=np.float64)
+        if sd is not None:
+            sd = np.maximum(np.asarray(sd, dtype=np.float64), 1e-12)
+            if q10 is None:
+                q10 = mean - Z90 * sd
+            if q90 is None:
+                q90 = mean + Z90 * sd
+            if p_up is None:
+                p_up = normal_cdf(mean / sd)
+        return cls(
+            point=last_close * np.exp(mean),
+            q10=None if q10 is None else last_close * np.exp(np.asarray(q10, dtype=np.float64)),
+            q90=None if q90 is None else last_close * np.exp(np.asarray(q90, dtype=np.float64)),
+            p_up=None if p_up is None else np.clip(np.asarray(p_up, dtype=np.float64), 0.0, 1.0),
+        )
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a model can do; the walk-forward, the CLI and the GUI validate calls against it.
+
+    - ``quantiles`` / ``p_up``: whether :class:`Forecast` carries q10/q90 / P(up).
+    - ``max_horizon``: the longest horizon it supports at all (None: any).
+    - ``direct``: trains one output per step, so ``predict`` cannot go beyond the ``horizon``
+      given to ``fit`` (recursive models can).
+    - ``stochastic``: results depend on a ``seed`` config field (LightGBM, torch).
+    - ``uses_features``: consumes a :class:`~cryptodesk.features.spec.FeatureSpec` (config field
+      ``features``), so external columns can feed it.
+    - ``min_train_bars``: the fewest training rows ``fit`` accepts.
+    - ``native_payload``: ``save`` writes files besides ``model.json``.
+    """
+
+    quantiles: bool = False
+    p_up: bool = False
+    max_horizon: int | None = None
+    direct: bool = False
+    stochastic: bool = False
+    uses_features: bool = False
+    min_train_bars: int = 2
+    native_payload: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form (for reports and the GUI)."""
+        return dict(self.__dict__)
+
+
+class Forecaster(abc.ABC):
+    """Base class of every model. Subclasses implement ``_fit`` and ``_predict``.
+
+    Attributes after a fit: ``fitted_horizon`` (the ``horizon`` passed to ``fit``),
+    ``train_end`` (time of the last training row), ``train_rows``.
+    """
+
+    name: ClassVar[str] = ""
+    config_cls: ClassVar[type[ModelConfig]] = ModelConfig
+    capabilities: ClassVar[Capabilities] = Capabilities()
+
+    def __init__(self, config: ModelConfig | dict[str, Any] | None = None) -> None:
+        if config is None:
+            config = self.config_cls()
+        elif isinstance(config, dict):
+            config = self.config_cls.from_dict(config)
+        elif not isinstance(config, self.config_cls):
+            raise ModelError(
+                f"{self.name}: expected a {self.config_cls.__name__}, got {type(config).__name__}"
+            )
+        self.config = config
+        self.fitted_horizon = 0
+        self.train_end: pd.Timestamp | None = None
+        self.train_rows = 0
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.config!r})"
+
+    # ------------------------------------------------------------------ public API
+    @property
+    def is_fitted(self) -> bool:
+        """True once :meth:`fit` (or :meth:`load`) succeeded."""
+        return self.fitted_horizon > 0
+
+    def fit(
+        self, train: pd.DataFrame, ctx: TaskContext | None = None, horizon: int = 1
+    ) -> Forecaster:
+        """Fit on ``train`` only, for forecasts up to ``horizon`` steps; returns self."""
+        horizon = self._check_horizon(horizon)
+        _check_frame(train, "training data")
+        need = self.min_train_bars()
+        if len(train) < need:
+            raise ModelError(f"{self.name}: needs at least {need} training bars, got {len(train)}")
+        ctx = ctx or null_context()
+        ctx.check_cancelled()
+        self.fitted_horizon = 0
+        self._fit(train, ctx, horizon)
+        self.fitted_horizon = horizon
+        self.train_end = train.index[-1]
+        self.train_rows = len(train)
+        return self
+
+    def predict(self, history: pd.DataFrame, horizon: int) -> Forecast:
+        """Forecast the ``horizon`` closes after the last row of ``history``."""
+        if not self.is_fitted:
+            raise ModelError(f"{self.name}: predict() before fit()")
+        horizon = self._check_horizon(horizon)
+        if self.capabilities.direct and horizon > self.fitted_horizon:
+            raise ModelError(
+                f"{self.name}: fitted for horizon {self.fitted_horizon}, asked for {horizon}"
+            )
+        _check_frame(history, "history")
+        need = self.min_history()
+        if len(history) < need:
+            raise ModelError(f"{self.name}: needs at least {need} bars of history, got {len(history)}")
+        forecast = self._predict(history, horizon)
+        if forecast.horizon != horizon:
+            raise ModelError(f"{self.name}: returned {forecast.horizon} steps, asked for {horizon}")
+        return forecast
+
+    @classmethod
+    def fast_config(cls) -> ModelConfig:
+        """A small, quick config (few trees/epochs) for contract tests, demos and smoke runs.
+
+        Override in slow models; the contract tests run every registered model with it.
+        """
+        return cls.config_cls()
+
+    def min_train_bars(self) -> int:
+        """Fewest training rows :meth:`fit` accepts (may depend on the config)."""
+        return self.capabilities.min_train_bars
+
+    def min_history(self) -> int:
+        """Fewest history rows :meth:`predict` needs (e.g. the feature warm-up or lookback).
+
+        Also what walk-forward may pass as ``history``: never less than this, and models must
+        give the same forecast for any longer history with the same last rows.
+        """
+        return 1
+
+    def fit_summary(self) -> dict[str, Any]:
+        """A few JSON-able facts about the last fit (chosen order, trees, epochs run) that
+        reports and the GUI show next to the metrics; empty by default."""
+        return {}
+
+    # ------------------------------------------------------------------ hooks
+    @abc.abstractmethod
+    def _fit(self, train: pd.DataFrame, ctx: TaskContext, horizon: int) -> None:
+        """Learn parameters from ``train`` (already checked)."""
+
+    @abc.abstractmethod
+    def _predict(self, history: pd.DataFrame, horizon: int) -> Forecast:
+        """Forecast ``horizon`` steps after ``history``'s last row (already checked)."""
+
+    # ------------------------------------------------------------------ persistence
+    def get_state(self) -> dict[str, Any]:
+        """Fitted parameters as a JSON-able dict (statistical params, feature statistics)."""
+        return {}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`get_state` returned (nothing to restore by default)."""
+        del state
+
+    def save_native(self, directory: Path) -> list[str]:
+        """Write native payload files into ``directory``; return their names (none by default)."""
+        return []
+
+    def load_native(self, directory: Path) -> None:
+        """Read what :meth:`save_native` wrote (nothing by default)."""
+        del directory
+
+    def save(self, directory: str | Path) -> Path:
+        """Save the fitted model into ``directory`` (created): ``model.json`` + native files.
+
+        Model bundles (manifest with versions, data range, metrics) wrap this; it writes only
+        what is needed to predict again.
+        """
+        if not self.is_fitted:
+            raise ModelError(f"{self.name}: cannot save a model that was never fitted")
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        files = self.save_native(directory)
+        doc = {
+            "format": MODEL_FORMAT,
+            "name": self.name,
+            "config": self.config.to_dict(),
+            "fitted_horizon": self.fitted_horizon,
+            "train_end": None if self.train_end is None else self.train_end.isoformat(),
+            "train_rows": self.train_rows,
+            "state": self.get_state(),
+            "files": files,
+        }
+        text = json.dumps(doc, indent=2, allow_nan=False, default=_json_default)
+        write_text_atomic(directory / MODEL_FILE, text)
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path) -> Forecaster:
+        """Load a model saved by :meth:`save` (the class must match the saved name)."""
+        doc = read_model_file(directory)
+        if doc["name"] != cls.name:
+            raise ModelError(f"{directory} holds a {doc['name']!r} model, not {cls.name!r}")
+        model = cls(cls.config_cls.from_dict(doc["config"]))
+        model.set_state(doc.get("state") or {})
+        model.load_native(Path(directory))
+        model.fitted_horizon = int(doc["fitted_horizon"])
+        model.train_end = pd.Timestamp(doc["train_end"]) if doc.get("train_end") else None
+        model.train_rows = int(doc.get("train_rows", 0))
+        return model
+
+    # ------------------------------------------------------------------ internals
+    def _check_horizon(self, horizon: int) -> int:
+        if isinstance(horizon, bool) or int(horizon) != horizon or horizon < 1:
+            raise ModelError(f"horizon must be a whole number >= 1, got {horizon!r}")
+        cap = self.capabilities.max_horizon
+        if cap is not None and horizon > cap:
+            raise ModelError(f"{self.name}: supports horizons up to {cap}, asked for {horizon}")
+        return int(horizon)
+
+
+def read_model_file(directory: str | Path) -> dict[str, Any]:
+    """Read and sanity-check ``model.json`` in ``directory``."""
+    path = Path(directory) / MODEL_FILE
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelError(f"no saved model in {directory} ({MODEL_FILE} missing)") from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ModelError(f"cannot read {path}: {exc}") from exc
+    if not isinstance(doc, dict) or "name" not in doc or "config" not in doc:
+        raise ModelError(f"{path} is not a CryptoDesk model file")
+    if int(doc.get("format", 0)) > MODEL_FORMAT:
+        raise ModelError(f"{path} was written by a newer CryptoDesk (format {doc['format']})")
+    return doc
+
+
+def normal_cdf(x: np.ndarray | float) -> np.ndarray:
+    """Standard normal CDF without scipy (keeps model modules light)."""
+    x = np.asarray(x, dtype=np.float64)
+    flat = [math.erf(v / math.sqrt(2.0)) if math.isfinite(v) else math.copysign(1.0, v)
+            if not math.isnan(v) else math.nan for v in x.reshape(-1).tolist()]
+    return 0.5 * (1.0 + np.asarray(flat, dtype=np.float64).reshape(x.shape))
+
+
+def _check_frame(frame: pd.DataFrame, what: str) -> None:
+    if not isinstance(frame, pd.DataFrame) or "close" not in frame.columns:
+        raise ModelError(f"{what} must be a candle frame with a close column")
+    if not isinstance(frame.index, pd.DatetimeIndex):
+        raise ModelError(f"{what} must have a DatetimeIndex")
+    if len(frame) == 0:
+        raise ModelError(f"{what} is empty")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    raise TypeError(f"not JSON-able: {type(value).__name__}")

@@ -1,0 +1,272 @@
+"""LightGBM on causal features: direct multi-step forecasts of the h-bar log return.
+
+For each step h = 1..H the model trains, on the training window only:
+
+- a point model (L2 regression) of ``log(close[t+h] / close[t])``;
+- with ``quantiles``: two quantile-objective models (alpha 0.1 and 0.9) for the 80 % interval;
+- P(up) either from a binary classifier of ``return > 0`` (``p_up="classifier"``) or from the
+  predicted distribution (``"distribution"``: normal with the point forecast as mean and the
+  spread implied by the quantiles, or the training residual sd without them).
+
+Features come from the config's :class:`~cryptodesk.features.spec.FeatureSpec`. Each feature at
+row t depends only on rows up to t, and the targets of a training window are computed inside
+that window (its last h rows have none and are dropped), so nothing after the training window's
+end is ever seen. At prediction time features are computed on the last ``warmup`` rows of the
+history only (:func:`~cryptodesk.features.builders.last_feature_row`): cheap, and identical to
+the training computation. Saved as LightGBM's own text model format plus JSON; never pickle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from cryptodesk.errors import ModelError
+from cryptodesk.features.builders import feature_matrix, last_feature_row
+from cryptodesk.features.spec import FeatureSpec
+from cryptodesk.features.targets import future_log_returns
+from cryptodesk.jobs import TaskContext
+from cryptodesk.models.base import Z90, Capabilities, Forecast, Forecaster, normal_cdf
+from cryptodesk.models.config import ModelConfig, param
+
+HEADS = ("point", "q10", "q90", "up")
+
+
+@dataclass(frozen=True)
+class LightGBMConfig(ModelConfig):
+    """Features and boosting settings. Defaults favour speed and heavy regularisation: on
+    daily crypto returns there is little signal, and a big model mostly fits noise."""
+
+    features: FeatureSpec = param(FeatureSpec(), label="Features",  # noqa: RUF009 - frozen value
+                                  help="Which causal features the trees see.")
+    n_estimators: int = param(100, min=1, max=10_000, label="Trees",
+                              help="Boosting rounds per model.")
+    learning_rate: float = param(0.05, min=1e-4, max=1.0, log=True, label="Learning rate")
+    num_leaves: int = param(15, min=2, max=1024, label="Leaves per tree")
+    min_data_in_leaf: int = param(50, min=1, max=10_000, label="Min rows per leaf")
+    feature_fraction: float = param(0.8, min=0.05, max=1.0, label="Feature fraction",
+                                    help="Share of features each tree may use.")
+    bagging_fraction: float = param(0.8, min=0.05, max=1.0, label="Row subsample")
+    lambda_l2: float = param(1.0, min=0.0, max=1000.0, label="L2 regularisation")
+    max_bin: int = param(63, min=4, max=1023, advanced=True, label="Histogram bins")
+    quantiles: bool = param(True, label="Quantile models",
+                            help="Train 10 % / 90 % quantile models for an interval.")
+    p_up: Literal["classifier", "distribution", "off"] = param(
+        "distribution", label="P(up) from",
+        help="A binary classifier, or the predicted distribution (faster).",
+    )
+    max_train_rows: int | None = param(None, min=50, max=10_000_000, advanced=True,
+                                       label="Max training rows",
+                                       help="Use only the most recent rows of each window.")
+    num_threads: int = param(
+        1, min=1, max=256, advanced=True, label="Threads",
+        help="One is fastest on a few thousand rows and robust on a busy machine.",
+    )
+    seed: int = param(0, min=0, max=2**31 - 1, label="Seed")
+
+
+class LightGBMForecaster(Forecaster):
+    """Gradient-boosted trees on causal features, one model set per forecast step."""
+
+    name = "lightgbm"
+    config_cls = LightGBMConfig
+    capabilities = Capabilities(
+        quantiles=True, p_up=True, direct=True, stochastic=True, uses_features=True,
+        min_train_bars=60, native_payload=True, max_horizon=100,
+    )
+    config: LightGBMConfig
+
+    def __init__(self, config: Any = None) -> None:
+        super().__init__(config)
+        self.boosters: dict[str, Any] = {}  # "<head>_h<step>" -> lightgbm.Booster
+        self.residual_sd: list[float] = []
+        self.timeframe: str | None = None
+        self._booster_keys: list[str] = []  # names read by set_state, loaded by load_native
+
+    @classmethod
+    def fast_config(cls) -> LightGBMConfig:
+        return LightGBMConfig(n_estimators=15, num_leaves=7, min_data_in_leaf=10)
+
+    # ------------------------------------------------------------------ fit
+    def min_train_bars(self) -> int:
+        return max(self.capabilities.min_train_bars, self.config.features.warmup() + 30)
+
+    def min_history(self) -> int:
+        return self.config.features.warmup()
+
+    def _fit(self, train: pd.DataFrame, ctx: TaskContext, horizon: int) -> None:
+        import lightgbm as lgb
+
+        cfg = self.config
+        self.timeframe = str(train.attrs.get("timeframe") or _infer_tf(train))
+        x_all = feature_matrix(train, cfg.features, self.timeframe)
+        y_all = future_log_returns(train["close"].to_numpy(dtype=np.float64), horizon)
+        first = cfg.features.warmup() - 1
+        heads = self._heads()
+        self.boosters, self.residual_sd = {}, []
+        total = horizon * len(heads)
+        done = 0
+        for h in range(1, horizon + 1):
+            y = y_all[first:, h - 1]
+            x = x_all[first:]
+            ok = np.isfinite(y)
+            x, y = x[ok], y[ok]
+            if cfg.max_train_rows is not None:
+                x, y = x[-cfg.max_train_rows:], y[-cfg.max_train_rows:]
+            if y.shape[0] < 20:
+                raise ModelError(f"lightgbm: only {y.shape[0]} usable training rows for step {h}")
+            shared = None  # one binned Dataset serves every regression head of this step
+            for head in heads:
+                ctx.check_cancelled()
+                if head == "up":
+                    dataset = self._dataset(x, (y > 0).astype(np.float64))
+                else:
+                    if shared is None:
+                        shared = self._dataset(x, y)
+                    dataset = shared
+                booster = lgb.train(
+                    self._params(head), dataset, num_boost_round=cfg.n_estimators,
+                    callbacks=[_cancel_callback(ctx)],
+                )
+                self.boosters[f"{head}_h{h}"] = booster
+                if head == "point":
+                    # spread for P(up) when there are no quantile models (in-sample, optimistic)
+                    self.residual_sd.append(
+                        0.0 if cfg.quantiles
+                        else float(np.std(y - booster.predict(x, num_threads=1), ddof=1))
+                    )
+                done += 1
+                ctx.progress(done / total, f"LightGBM step {h} {head}")
+
+    def _dataset(self, x: np.ndarray, label: np.ndarray) -> Any:
+        import lightgbm as lgb
+
+        params = {"max_bin": self.config.max_bin, "verbose": -1}
+        return lgb.Dataset(x, label=label, params=params, free_raw_data=False)
+
+    def _heads(self) -> list[str]:
+        heads = ["point"]
+        if self.config.quantiles:
+            heads += ["q10", "q90"]
+        if self.config.p_up == "classifier":
+            heads.append("up")
+        return heads
+
+    def _params(self, head: str) -> dict[str, Any]:
+        cfg = self.config
+        params: dict[str, Any] = {
+            "learning_rate": cfg.learning_rate,
+            "num_leaves": cfg.num_leaves,
+            "min_data_in_leaf": cfg.min_data_in_leaf,
+            "feature_fraction": cfg.feature_fraction,
+            "lambda_l2": cfg.lambda_l2,
+            "max_bin": cfg.max_bin,
+            "num_threads": cfg.num_threads,
+            "seed": cfg.seed,
+            "deterministic": True,
+            "force_col_wise": True,
+            "verbose": -1,
+        }
+        if cfg.bagging_fraction < 1.0:
+            params.update(bagging_fraction=cfg.bagging_fraction, bagging_freq=1)
+        if head == "point":
+            params["objective"] = "regression"
+        elif head in ("q10", "q90"):
+            params.update(objective="quantile", alpha=0.1 if head == "q10" else 0.9)
+        else:
+            params["objective"] = "binary"
+        return params
+
+    # ------------------------------------------------------------------ predict
+    def _predict(self, history: pd.DataFrame, horizon: int) -> Forecast:
+        cfg = self.config
+        x = last_feature_row(history, cfg.features, self.timeframe)[None, :]
+        last = float(history["close"].iat[-1])
+        point = np.empty(horizon)
+        lo = np.empty(horizon) if cfg.quantiles else None
+        hi = np.empty(horizon) if cfg.quantiles else None
+        p_up = None if cfg.p_up == "off" else np.empty(horizon)
+        for k in range(horizon):
+            h = k + 1
+            point[k] = self._raw(f"point_h{h}", x)
+            if lo is not None and hi is not None:
+                a, b = self._raw(f"q10_h{h}", x), self._raw(f"q90_h{h}", x)
+                lo[k], hi[k] = min(a, b, point[k]), max(a, b, point[k])  # no crossing
+            if p_up is not None:
+                if cfg.p_up == "classifier":
+                    p_up[k] = self._raw(f"up_h{h}", x)
+                else:
+                    sd = (hi[k] - lo[k]) / (2 * Z90) if lo is not None and hi is not None \
+                        else self.residual_sd[k]
+                    p_up[k] = float(normal_cdf(point[k] / max(sd, 1e-12)))
+        return Forecast.from_log_returns(last, point, q10=lo, q90=hi, p_up=p_up)
+
+    def _raw(self, key: str, x: np.ndarray) -> float:
+        # predict on a numpy row; num_threads=1: a single row gains nothing from threads
+        return float(self.boosters[key].predict(x, num_threads=1)[0])
+
+    def fit_summary(self) -> dict[str, Any]:
+        return {"boosters": len(self.boosters),
+                "features": len(self.config.features.columns(self.timeframe or "1d"))}
+
+    # ------------------------------------------------------------------ persistence
+    def get_state(self) -> dict[str, Any]:
+        return {"residual_sd": self.residual_sd, "timeframe": self.timeframe,
+                "boosters": sorted(self.boosters)}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        self.residual_sd = [float(v) for v in state.get("residual_sd", [])]
+        self.timeframe = state.get("timeframe")
+        self._booster_keys = list(state.get("boosters", []))
+
+    def save_native(self, directory: Path) -> list[str]:
+        from cryptodesk.atomic import write_text_atomic
+
+        files = []
+        for key, booster in sorted(self.boosters.items()):
+            name = f"lgb_{key}.txt"
+            write_text_atomic(directory / name, booster.model_to_string())
+            files.append(name)
+        return files
+
+    def load_native(self, directory: Path) -> None:
+        import lightgbm as lgb
+
+        self.boosters = {}
+        for key in self._booster_keys:
+            path = directory / f"lgb_{key}.txt"
+            try:
+                text = path.read_text(encoding="utf-8")
+            except OSError as exc:
+                raise ModelError(f"cannot read {path}: {exc}") from exc
+            self.boosters[key] = lgb.Booster(model_str=text)
+
+    def feature_importance(self) -> dict[str, float]:
+        """Gain importance of each feature in the step-1 point model (for the GUI)."""
+        booster = self.boosters.get("point_h1")
+        if booster is None:
+            return {}
+        names = self.config.features.columns(self.timeframe or "1d")
+        gains = booster.feature_importance(importance_type="gain")
+        return {n: float(g) for n, g in zip(names, gains, strict=False)}
+
+
+def _cancel_callback(ctx: TaskContext) -> Any:
+    """A LightGBM callback that checks for cancellation every boosting round."""
+
+    def callback(env: Any) -> None:
+        del env
+        ctx.check_cancelled()
+
+    callback.order = 10  # type: ignore[attr-defined]
+    return callback
+
+
+def _infer_tf(frame: pd.DataFrame) -> str:
+    from cryptodesk.data.timeframes import infer_timeframe
+
+    return infer_timeframe(frame.index) or "1d"
