@@ -21,6 +21,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from cryptodesk.cli.trading_cli import (
+    add_trading_arguments,
+    monitoring_section,
+    trading_section,
+    write_equity_csv,
+)
 from cryptodesk.errors import DataError, ModelError
 
 
@@ -59,6 +65,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     out.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--list-models", action="store_true",
                    help="list the models and their settings, then exit")
+    add_trading_arguments(p)
     p.set_defaults(func=cmd_backtest)
 
 
@@ -87,8 +94,20 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     print(format_leaderboard(report))
     print("DM p: Diebold–Mariano test vs naive (squared error, HLN correction); "
           "TheilU < 1 beats the last close.")
+    monitor_text, monitor_json = monitoring_section(report, args.monitor_window, args.monitor_k)
+    print(f"monitoring (last {args.monitor_window} forecasts):")
+    print("\n".join(f"  {line}" for line in monitor_text.splitlines()))
+    section = trading_section(report, candles, args)  # None without --strategy
+    if section is not None:
+        print(section[0])
+        if args.equity:
+            write_equity_csv(section[2], args.equity)
+            print(f"equity: {args.equity}")
     if args.json:
-        write_report_json(report, args.json)
+        extra = {"monitoring": monitor_json}
+        if section is not None:
+            extra["trading"] = section[1]
+        write_report_json(report, args.json, extra)
         print(f"report: {args.json}")
     if args.export:
         write_forecasts_csv(report, args.export)
@@ -117,22 +136,23 @@ def build_spec(args: argparse.Namespace, timeframe: str) -> Any:
     return WalkForwardSpec.from_dict(base)
 
 
-def write_report_json(report: Any, path: Path) -> None:
-    """Write the report JSON atomically (strict JSON: no NaN)."""
+def write_report_json(report: Any, path: Path, extra: dict[str, Any] | None = None) -> None:
+    """Write the report JSON atomically (strict JSON: no NaN), plus extra sections
+    (``monitoring``, ``trading``)."""
     from cryptodesk.atomic import write_text_atomic
 
-    text = json.dumps(report.to_json(), indent=2, allow_nan=False)
+    data = report.to_json()
+    data.update(extra or {})
+    text = json.dumps(data, indent=2, allow_nan=False)
     write_text_atomic(path, text + "\n")
 
 
 def write_forecasts_csv(report: Any, path: Path) -> None:
-    """Write every forecast as CSV atomically (ISO UTC timestamps)."""
-    from cryptodesk.atomic import write_with
+    """Write every forecast with the shared forecasts-CSV writer (layout in
+    :mod:`cryptodesk.io.exports`; ``origin`` as the optional trailing column)."""
+    from cryptodesk.io.exports import write_forecasts_csv as write
 
-    table = report.forecasts_table()
-    for col in ("timestamp", "origin"):
-        table[col] = table[col].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-    write_with(path, lambda tmp: table.to_csv(tmp, index=False, float_format="%.10g"))
+    write(report.forecasts_table(), path)
 
 
 def _load_candles(args: argparse.Namespace) -> Any:

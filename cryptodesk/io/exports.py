@@ -15,6 +15,8 @@ lower      float64     10 % quantile of the close (empty when the model gives no
 upper      float64     90 % quantile of the close (empty when the model gives none)
 p_up       float64     probability the close ends above the origin's close (or empty)
 actual     float64     realised close (empty for forecasts beyond the data)
+origin     str         optional last column (walk-forward exports): the forecast's origin
+                       bar, ISO-8601 UTC
 =========  ==========  ===============================================================
 """
 
@@ -32,7 +34,7 @@ FORECAST_COLUMNS = (
     "timestamp", "symbol", "model", "horizon", "forecast", "lower", "upper", "p_up", "actual",
 )
 FORECAST_DTYPES: dict[str, Any] = {
-    "timestamp": str, "symbol": str, "model": str, "horizon": "int64", "forecast": "float64",
+    "timestamp": str, "origin": str, "symbol": str, "model": str, "horizon": "int64", "forecast": "float64",
     "lower": "float64", "upper": "float64", "p_up": "float64", "actual": "float64",
 }
 METRIC_COLUMNS = (
@@ -50,6 +52,10 @@ def forecast_frame(table: pd.DataFrame) -> pd.DataFrame:
     times = pd.DatetimeIndex(table["timestamp"])
     times = times.tz_localize("UTC") if times.tz is None else times.tz_convert("UTC")
     out.insert(0, "timestamp", times.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    if "origin" in table.columns:
+        origins = pd.DatetimeIndex(table["origin"])
+        origins = origins.tz_localize("UTC") if origins.tz is None else origins.tz_convert("UTC")
+        out["origin"] = origins.strftime("%Y-%m-%dT%H:%M:%SZ")
     out["symbol"] = out["symbol"].astype(str)
     out["model"] = out["model"].astype(str)
     out["horizon"] = out["horizon"].astype(np.int64)
@@ -67,7 +73,9 @@ def write_forecasts_csv(table: pd.DataFrame, out: Path) -> Path:
 def read_forecasts_csv(path: Path) -> pd.DataFrame:
     """Read a forecasts CSV back with the documented dtypes (timestamp parsed to UTC)."""
     frame = pd.read_csv(path, dtype=FORECAST_DTYPES, keep_default_na=True)
-    frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True, format="ISO8601")
+    for col in ("timestamp", "origin"):
+        if col in frame.columns:
+            frame[col] = pd.to_datetime(frame[col], utc=True, format="ISO8601")
     return frame
 
 

@@ -97,3 +97,27 @@ def test_list_models(capsys) -> None:
     assert main(["backtest", "--list-models"]) == 0
     out = capsys.readouterr().out
     assert "lightgbm" in out and "n_estimators" in out and "arima" in out
+
+
+def test_backtest_with_strategy_adds_trading_monitoring_and_equity(
+    yahoo_csv: Path, tmp_path: Path, capsys
+) -> None:
+    out_json, equity, forecasts = tmp_path / "r.json", tmp_path / "eq.csv", tmp_path / "f.csv"
+    code = main([
+        "backtest", "--csv", str(yahoo_csv), "--symbol", "TEST-USD", "--models", "drift",
+        "--test-size", "60", "--refit-every", "30", "--quiet", "--strategy", "sign",
+        "--fee-bps", "10", "--slippage-bps", "5", "--json", str(out_json), "--equity", str(equity),
+        "--export", str(forecasts),
+    ])
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "monitoring (last" in text and "buy&hold" in text
+    doc = json.loads(out_json.read_text())
+    assert set(doc["monitoring"]) == {"naive", "drift"} and "trading" in doc
+    eq = pd.read_csv(equity)
+    assert {"timestamp", "model", "equity", "drawdown"} <= set(eq.columns)
+    assert set(eq["model"]) >= {"drift"} and len(eq[eq.model == "drift"]) == 60
+    # the shared forecasts writer: documented columns, origin last
+    f = pd.read_csv(forecasts)
+    assert list(f.columns) == ["timestamp", "symbol", "model", "horizon", "forecast", "lower",
+                               "upper", "p_up", "actual", "origin"]
