@@ -116,6 +116,11 @@ def cmd_train(args: argparse.Namespace) -> int:
             rows.append(("naive", result.naive_metrics))
         for name, values in rows:
             print(f"  {name:<12} " + _metric_line(values))
+        monitoring = result.metrics.get("monitoring") or {}
+        if monitoring:
+            reasons = "; ".join(monitoring.get("reasons") or [])
+            print(f"Monitoring at the end of the evaluation: {monitoring.get('status')}"
+                  + (f" ({reasons})" if reasons else ""))
     return 0
 
 
@@ -159,14 +164,14 @@ def cmd_list(args: argparse.Namespace) -> int:
         print("No saved models. Train one with 'cryptodesk train --symbol SYM --model KIND'.")
         return 0
     print(f"{'id':<44}{'label':<26}{'kind':<11}{'symbol':<12}{'tf':>4}  {'created':<17}"
-          f"{'RMSE':>11}{'Theil U':>9}")
+          f"{'RMSE':>11}{'Theil U':>9}  status")
     for i in infos:
         if i.error:
             print(f"{i.id:<44}DAMAGED: {i.error}")
             continue
         print(f"{i.id:<44}{i.label[:25]:<26}{i.kind:<11}{i.symbol:<12}{i.timeframe:>4}  "
               f"{i.created[:16].replace('T', ' '):<17}{_f(i.metrics.get('rmse')):>11}"
-              f"{_f(i.metrics.get('theils_u'), '.3f'):>9}")
+              f"{_f(i.metrics.get('theils_u'), '.3f'):>9}  {_status(i.metrics)}")
     return 0
 
 
@@ -210,6 +215,12 @@ def cmd_import(args: argparse.Namespace) -> int:
     info = _library().import_zip(args.path)
     print(f"Imported {info.id} ({info.label!r})")
     return 0
+
+
+def _status(metrics: dict[str, Any]) -> str:
+    """The degradation verdict recorded at training time (monitoring of the holdout)."""
+    monitoring = metrics.get("monitoring") or {}
+    return str(monitoring.get("status", "-"))
 
 
 def _summary(info: Any) -> dict[str, Any]:

@@ -55,8 +55,13 @@ def train_and_save(
     seed: int | None = None,
     ctx: TaskContext | None = None,
     library: ModelLibrary | None = None,
+    metrics: dict[str, Any] | None = None,
 ) -> TrainResult:
-    """Evaluate (optional), fit ``kind`` on all of ``candles`` and save it as a bundle."""
+    """Evaluate (optional), fit ``kind`` on all of ``candles`` and save it as a bundle.
+
+    ``metrics``: with ``evaluate=False``, out-of-sample metrics measured elsewhere (the GUI's
+    walk-forward run of the same config) to record in the manifest instead of none.
+    """
     from cryptodesk.evaluation.backtest import ModelRun, run_backtest
     from cryptodesk.models.registry import create
 
@@ -66,7 +71,7 @@ def train_and_save(
     if seed is not None and "seed" in {p.name for p in _config_params(kind)}:
         config["seed"] = seed
     model = create(kind, config)  # validates the config before any long work
-    metrics: dict[str, Any] = {}
+    metrics = _plain(metrics) if metrics and not evaluate else {}
     naive_metrics: dict[str, Any] = {}
     evaluation: dict[str, Any] = {}
     fit_ctx = ctx
@@ -75,6 +80,11 @@ def train_and_save(
         report = run_backtest(candles, [ModelRun(kind, config)], spec, ctx.child(0.0, 0.7, "evaluate: "),
                               seed=seed)
         metrics = _plain(report.metrics.get(kind, {}))
+        from cryptodesk.evaluation.monitoring import monitor_report
+
+        # rolling Theil's U / coverage at the end of the holdout: the library shows a
+        # "degraded — retrain suggested" badge when the model was already decaying
+        metrics["monitoring"] = monitor_report(report)[kind].to_dict()
         naive_metrics = _plain(report.metrics.get("naive", {}))
         evaluation = {
             "walk_forward": spec.to_dict(),

@@ -95,6 +95,7 @@ def test_manifest_records_provenance(library: ModelLibrary, candles: pd.DataFram
     assert manifest["training_window"]["end"] == candles.index[-1].isoformat()
     assert {"numpy", "pandas", "python", "cryptodesk"} <= set(manifest["libraries"])
     assert result.metrics["rmse"] > 0 and "theils_u" in result.metrics
+    assert result.metrics["monitoring"]["status"] in ("ok", "degraded — retrain suggested")
     assert manifest["evaluation"]["naive_metrics"]["theils_u"] == pytest.approx(1.0)
     assert all(len(h) == 64 for h in manifest["payload"]["files"].values())
 
