@@ -10,6 +10,7 @@ a check fails.
 from __future__ import annotations
 
 import argparse
+import importlib
 import importlib.metadata
 import importlib.util
 import os
@@ -86,11 +87,29 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return 0
 
 
+_MODULES = {"PySide6-Essentials": "PySide6", "vaderSentiment": "vaderSentiment"}
+
+
 def _version(name: str) -> str | None:
+    """Installed version from package metadata; in a frozen bundle without metadata, from the
+    module itself (or "installed" when it has no version attribute)."""
     try:
         return importlib.metadata.version(name)
     except importlib.metadata.PackageNotFoundError:
+        pass
+    module = _MODULES.get(name, name.lower())
+    try:
+        found = importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
         return None
+    if getattr(sys, "frozen", False):
+        try:
+            return str(getattr(importlib.import_module(module), "__version__", "installed"))
+        except Exception:
+            return "installed (fails to import)"
+    return "installed"
 
 
 def _accelerators() -> str:
