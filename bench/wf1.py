@@ -31,6 +31,8 @@ from cryptodesk.data.csv_import import read_candles_csv  # noqa: E402
 from cryptodesk.evaluation.backtest import run_backtest  # noqa: E402
 from cryptodesk.evaluation.leaderboard import describe_run, format_leaderboard  # noqa: E402
 from cryptodesk.evaluation.presets import preset_spec  # noqa: E402
+from cryptodesk.evaluation.strategy import StrategySpec  # noqa: E402
+from cryptodesk.evaluation.trading_report import format_trading, trading_from_report  # noqa: E402
 from cryptodesk.models.registry import available_models, model_class  # noqa: E402
 
 ASSETS = ("BTC-USD", "ETH-USD", "XRP-USD")
@@ -74,6 +76,10 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print(describe_run(report))
         print(format_leaderboard(report, COLUMNS))
+        # The trading table on the same forecasts: sign strategy, 10 bps fee, 5 bps slippage,
+        # buy-and-hold beside (hourly assets: bench/trading.py).
+        trading = trading_from_report(report, candles, StrategySpec(fee_bps=10, slippage_bps=5))
+        print(format_trading(trading, regimes=False))
         seconds[asset] = {n: r.total_seconds for n, r in report.results.items()}
         cpu[asset] = {n: r.cpu_seconds for n, r in report.results.items()}
         figures[asset] = {
@@ -84,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
                 "n_fits": report.results[n].n_fits}
             for n in report.ranking()
         }
+        figures[asset]["trading"] = trading.to_json(series=False)
     models = list(next(iter(seconds.values())))
     print()
     print("seconds per model and asset, wall-clock (CPU), WF1: 13 fits + 365 one-step forecasts")
