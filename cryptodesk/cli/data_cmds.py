@@ -15,7 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``data`` command group."""
     from cryptodesk.cli import exchange_cmds
 
-    data = sub.add_parser("data", help="candle data: import, list, show, check, export, delete")
+    data = sub.add_parser("data", help="candle data: import, fetch, list, show, check, resample, export, delete, demo")
     data_sub = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)
 
     p = data_sub.add_parser("import", help="import a CSV file into the local store")
