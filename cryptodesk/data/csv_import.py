@@ -320,17 +320,9 @@ def _parse_times(column: pa.ChunkedArray, notes: list[str]) -> tuple[pd.Datetime
             index = index.tz_localize("UTC") if index.tz is None else index.tz_convert("UTC")
     elif pa.types.is_integer(kind) or pa.types.is_floating(kind):
         numbers = column.to_numpy(zero_copy_only=False).astype(np.float64)
-        finite = numbers[np.isfinite(numbers)]
-        magnitude = float(np.median(np.abs(finite))) if finite.size else 0.0
-        unit = next(u for bound, u in _EPOCH_UNITS if magnitude >= bound)
+        index, bad, unit = epoch_to_utc(numbers)
         notes.append(f"time stamps are epoch {unit}")
-        scale = {"s": 1e9, "ms": 1e6, "us": 1e3, "ns": 1.0}[unit]
-        with np.errstate(invalid="ignore", over="ignore"):
-            ns = numbers * scale
-            ok = np.isfinite(ns) & (ns > -6e18) & (ns < 6e18)
-        ints = np.where(ok, ns, 0).astype(np.int64)
-        index = pd.DatetimeIndex(ints.view("datetime64[ns]")).tz_localize("UTC")
-        return _finish_index(index, ~ok)
+        return _finish_index(index, bad)
     else:
         text = pd.Series(column.to_numpy(zero_copy_only=False), dtype=object).astype("string")
         text = text.str.strip()
@@ -338,6 +330,24 @@ def _parse_times(column: pa.ChunkedArray, notes: list[str]) -> tuple[pd.Datetime
         index = pd.DatetimeIndex(parsed)
     bad = np.asarray(index.isna())
     return _finish_index(index, bad)
+
+
+def epoch_to_utc(numbers: np.ndarray) -> tuple[pd.DatetimeIndex, np.ndarray, str]:
+    """Epoch numbers to a UTC index, the unit (s, ms, us or ns) told by their magnitude.
+
+    Returns the index, a mask of values that are not finite or out of range (set to the epoch
+    in the index), and the unit. Shared by every importer that meets epoch time stamps.
+    """
+    finite = numbers[np.isfinite(numbers)]
+    magnitude = float(np.median(np.abs(finite))) if finite.size else 0.0
+    unit = next(u for bound, u in _EPOCH_UNITS if magnitude >= bound)
+    scale = {"s": 1e9, "ms": 1e6, "us": 1e3, "ns": 1.0}[unit]
+    with np.errstate(invalid="ignore", over="ignore"):
+        ns = numbers * scale
+        ok = np.isfinite(ns) & (ns > -6e18) & (ns < 6e18)
+    ints = np.where(ok, ns, 0).astype(np.int64)
+    index = pd.DatetimeIndex(ints.view("datetime64[ns]")).tz_localize("UTC")
+    return index, ~ok, unit
 
 
 def _parse_time_strings(text: pd.Series, notes: list[str]) -> pd.Series:

@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cryptodesk.data.csv_import import epoch_to_utc
 from cryptodesk.sentiment.errors import TextImportError
 
 TEXT_COLUMNS = ("time", "text", "source", "weight")
@@ -55,7 +56,6 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "weight": ("weight", "w", "importance"),
 }
 DELIMITERS = (",", ";", "\t", "|")
-_EPOCH_UNITS = ((1e17, "ns"), (1e14, "us"), (1e11, "ms"), (0.0, "s"))
 
 
 @dataclass
@@ -433,17 +433,8 @@ def parse_times(values: list[object]) -> tuple[pd.DatetimeIndex, np.ndarray, lis
         bad = np.asarray(index.isna())
         notes.append("times are dates written as YYYYMMDD (UTC midnight)")
     elif n and numeric_share >= 0.9:
-        finite = numbers[np.isfinite(numbers)]
-        magnitude = float(np.median(np.abs(finite))) if finite.size else 0.0
-        unit = next(u for bound, u in _EPOCH_UNITS if magnitude >= bound)
+        index, bad, unit = epoch_to_utc(numbers)
         notes.append(f"times are epoch {unit}")
-        scale = {"s": 1e9, "ms": 1e6, "us": 1e3, "ns": 1.0}[unit]
-        with np.errstate(invalid="ignore", over="ignore"):
-            ns = numbers * scale
-            ok = np.isfinite(ns) & (ns > -6e18) & (ns < 6e18)
-        ints = np.where(ok, ns, 0).astype(np.int64)
-        index = pd.DatetimeIndex(ints.view("datetime64[ns]")).tz_localize("UTC")
-        bad = ~ok
     else:
         sample = as_text.dropna().head(50)
         has_tz = bool(sample.str.contains(r"(?:Z|[+-]\d\d:?\d\d|UTC|GMT)$", regex=True).any())
