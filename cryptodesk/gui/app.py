@@ -8,12 +8,15 @@ the window is up; torch, LightGBM and ccxt are imported only by the jobs that ne
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from collections.abc import Sequence
 
 log = logging.getLogger(__name__)
 PROCESS_START = time.monotonic()
+SMOKE_ENV = "CRYPTODESK_SMOKE_EXIT_MS"
+ICON_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
 
 
 def init_logging(debug: bool = False) -> None:
@@ -35,6 +38,8 @@ def create_window(app: object | None = None, start: bool = True):
 
     settings, warnings = load_settings(app_paths().settings_file)
     window = MainWindow(settings, settings_warnings=warnings)
+    if isinstance(app, QApplication):
+        window.setWindowIcon(app.windowIcon())
     del app, QApplication
     if start:  # the first data job, once the event loop runs (after the window is shown)
         QTimer.singleShot(0, window.start)
@@ -52,10 +57,47 @@ def application(argv: Sequence[str] | None = None):
         app = QApplication(list(argv or sys.argv[:1]))
         app.setApplicationName("CryptoDesk")
         app.setOrganizationName("CryptoDesk")
+        app.setDesktopFileName("io.github.cryptodesk.CryptoDesk")
+    if app.windowIcon().isNull():  # also on an application made elsewhere (pytest-qt)
+        app.setWindowIcon(app_icon())
     import pyqtgraph as pg
 
     pg.setConfigOptions(antialias=False, useOpenGL=False, background="w", foreground="k")
     return app
+
+
+def app_icon():
+    """The app icon: the SVG (any size, high-DPI) plus the shipped PNG sizes (fallbacks where
+    the SVG plug-in is missing, and crisp small sizes)."""
+    from PySide6.QtCore import QSize
+    from PySide6.QtGui import QIcon
+
+    from cryptodesk.resources import icon_path
+
+    icon = QIcon()
+    try:
+        icon.addFile(str(icon_path()))
+    except FileNotFoundError:
+        log.warning("app icon SVG missing")
+    for size in ICON_SIZES:
+        try:
+            icon.addFile(str(icon_path(size)), QSize(size, size))
+        except FileNotFoundError:
+            continue
+    return icon
+
+
+def smoke_exit_ms() -> int | None:
+    """``CRYPTODESK_SMOKE_EXIT_MS``: close the app that many ms after the window is shown
+    (packaging smoke tests); None when unset or not a number."""
+    raw = os.environ.get(SMOKE_ENV, "").strip()
+    if not raw:
+        return None
+    try:
+        return max(0, int(raw))
+    except ValueError:
+        log.warning("ignoring %s=%r (not a number of milliseconds)", SMOKE_ENV, raw)
+        return None
 
 
 def run(debug: bool = False) -> int:
@@ -64,9 +106,26 @@ def run(debug: bool = False) -> int:
     app = application()
     window = create_window(app)
     window.show()
-    log.info("window shown %.2f s after start", time.monotonic() - PROCESS_START)
+    app.processEvents()  # the first expose and paint: the window is on screen from here
+    log.info("window shown %.2f s after start (at %.3f)", time.monotonic() - PROCESS_START,
+             time.time())
     _quit_on_sigint(app, window)
+    smoke = smoke_exit_ms()
+    if smoke is not None:
+        _close_after(app, window, smoke)
     return int(app.exec())
+
+
+def _close_after(app: object, window: object, ms: int) -> None:
+    """Close the window (cancelling its jobs) and quit with exit code 0 after ``ms``."""
+    from PySide6.QtCore import QTimer
+
+    def finish() -> None:
+        log.info("%s: closing after %d ms", SMOKE_ENV, ms)
+        window.close()  # type: ignore[attr-defined]
+        app.exit(0)  # type: ignore[attr-defined]
+
+    QTimer.singleShot(ms, finish)
 
 
 def _quit_on_sigint(app: object, window: object) -> None:

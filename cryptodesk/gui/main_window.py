@@ -11,9 +11,11 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
@@ -38,21 +40,25 @@ from PySide6.QtWidgets import (
 from cryptodesk import __version__
 from cryptodesk.gui import work
 from cryptodesk.gui.charts.chart_area import ChartArea
+from cryptodesk.gui.charts.export import ask_export
 from cryptodesk.gui.charts.loss_chart import LossChart
-from cryptodesk.gui.dialogs import DownloadDialog, about_dialog, error_dialog
+from cryptodesk.gui.dialogs import DownloadDialog, about_dialog, error_dialog, exchange_available
 from cryptodesk.gui.panels.data_panel import DataPanel
+from cryptodesk.gui.panels.library_panel import LibraryPanel
 from cryptodesk.gui.panels.results_panel import ResultsPanel
-from cryptodesk.gui.panels.training_panel import TrainingPanel
+from cryptodesk.gui.panels.training_panel import TrainingPanel, library_of
 from cryptodesk.gui.run_state import RunState, loss_report
+from cryptodesk.gui.table_models import BENCHMARK
 from cryptodesk.gui.tasks import TaskRunner
 from cryptodesk.gui.theme import Theme, apply_theme, theme_named
+from cryptodesk.gui.welcome import DISMISSED_KEY, WelcomePanel
 from cryptodesk.paths import app_paths
 from cryptodesk.settings import Settings, save_settings
 
 log = logging.getLogger(__name__)
 
 REDRAW_MS = 100
-STATE_VERSION = 1
+STATE_VERSION = 2
 VISIBLE_BARS_ON_LOAD = 200
 
 
@@ -88,8 +94,14 @@ class MainWindow(QMainWindow):
         self.training = TrainingPanel()
         self.results = ResultsPanel()
         self.loss_chart = LossChart()
+        self.library = LibraryPanel()
         self.train_runner = TaskRunner("training", self)
         self.export_runner = TaskRunner("export", self)
+        self.save_runner = TaskRunner("save model", self)
+        self.sentiment_runner = TaskRunner("sentiment", self)
+        self._run_configs: dict[str, dict[str, Any]] = {}
+        self._run_frame: Any = None
+        self._run_horizon = 1
 
         self.data_dock = self._dock("Data", "dataDock", self.data_panel,
                                     Qt.DockWidgetArea.LeftDockWidgetArea)
@@ -100,11 +112,15 @@ class MainWindow(QMainWindow):
         bottom.addWidget(self.results)
         bottom.addWidget(self.loss_chart)
         bottom.setStretchFactor(0, 3)
-        bottom.setStretchFactor(1, 2)
-        bottom.setSizes([860, 480])
+        bottom.setStretchFactor(1, 1)
+        bottom.setSizes([1150, 290])
         self.loss_chart.clear_losses()
         self.results_dock = self._dock("Results", "resultsDock", bottom,
                                        Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.library_dock = self._dock("Model library", "libraryDock", self.library,
+                                       Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.results_dock, self.library_dock)
+        self.results_dock.raise_()
         self.resize(1440, 900)
         self.resizeDocks([self.data_dock, self.training_dock], [330, 340],
                          Qt.Orientation.Horizontal)
@@ -112,8 +128,13 @@ class MainWindow(QMainWindow):
 
         self.status_label = QLabel("Ready.")
         self.series_label = QLabel("")
+        self.library_label = QLabel("")
+        self.library_label.setObjectName("libraryLoading")
+        self.library_label.setVisible(False)
         self.statusBar().addWidget(self.status_label, 1)
+        self.statusBar().addPermanentWidget(self.library_label)
         self.statusBar().addPermanentWidget(self.series_label)
+        self.welcome: WelcomePanel | None = None
 
         self._build_actions()
         self._connect()
@@ -122,7 +143,8 @@ class MainWindow(QMainWindow):
         self._redraw.timeout.connect(self._flush)
         self._redraw.start()
         self.apply_theme(self.settings.theme, save=False)
-        self.restore_layout()
+        if not self.restore_layout():
+            self.fit_to_screen()
         for warning in settings_warnings or []:
             self.statusBar().showMessage(warning, 15_000)
 
@@ -159,17 +181,30 @@ class MainWindow(QMainWindow):
         self.export_action = self._action("&Export results…", self.choose_export, "Ctrl+E",
                                           "Write the forecasts CSV and the JSON report")
         self.export_action.setEnabled(False)
+        self.export_chart_action = self._action("Export &chart…", self.choose_chart_export,
+                                                "Ctrl+Shift+E",
+                                                "Save the price chart as a PNG or SVG image")
+        self.import_model_action = self._action("Import &model zip…", self.choose_bundle_import,
+                                                tip="Add a model bundle (.zip) to the library")
         self.quit_action = self._action("&Quit", self.close, "Ctrl+Q")
         self.run_action = self._action("&Train", self.start_training, "Ctrl+R",
                                        "Run the walk-forward for the ticked models")
         self.cancel_action = self._action("&Cancel", self.cancel_all, "Esc", "Cancel running jobs")
         self.about_action = self._action("&About CryptoDesk", self.show_about)
+        self.welcome_action = self._action("&Welcome…", self.show_welcome,
+                                           tip="What the demo series is, how to bring data, "
+                                               "where files are stored")
         self.reset_layout_action = self._action("&Reset layout", self.reset_layout)
         self.show_all_action = self._action("Show &whole series", self.chart.show_all, "Home")
+        self.regime_action = QAction("Shade &regimes", self, checkable=True)
+        self.regime_action.setEnabled(False)
+        self.regime_action.toggled.connect(self.chart.regime_toggle.setChecked)
+        self.chart.regime_toggle.toggled.connect(self.regime_action.setChecked)
 
         bar = self.menuBar()
         file_menu = bar.addMenu("&File")
-        file_menu.addActions([self.import_action, self.download_action, self.export_action])
+        file_menu.addActions([self.import_action, self.download_action, self.export_action,
+                              self.export_chart_action, self.import_model_action])
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         run_menu = bar.addMenu("&Run")
@@ -184,11 +219,12 @@ class MainWindow(QMainWindow):
             view.addAction(act)
             self.theme_actions[name] = act
         view.addSeparator()
-        for dock in (self.data_dock, self.training_dock, self.results_dock):
+        for dock in (self.data_dock, self.library_dock, self.training_dock, self.results_dock):
             view.addAction(dock.toggleViewAction())
         view.addSeparator()
-        view.addActions([self.show_all_action, self.reset_layout_action])
-        bar.addMenu("&Help").addAction(self.about_action)
+        view.addActions([self.show_all_action, self.regime_action, self.reset_layout_action])
+        help_menu = bar.addMenu("&Help")
+        help_menu.addActions([self.welcome_action, self.about_action])
 
     def _connect(self) -> None:
         dp = self.data_panel
@@ -201,6 +237,10 @@ class MainWindow(QMainWindow):
         tp.train_requested.connect(self.start_training)
         tp.cancel_requested.connect(self.cancel_training)
         tp.error.connect(self.show_error)
+        tp.library_loading.connect(self._on_library_loading)
+        tp.dataset_changed.connect(lambda _name: self.update_sentiment())
+        self.sentiment_runner.finished.connect(self._on_sentiment)
+        self.sentiment_runner.failed.connect(self._on_sentiment_failed)
         tr = self.train_runner
         tr.progress.connect(tp.show_progress)
         tr.partial.connect(self._on_partial)
@@ -209,14 +249,84 @@ class MainWindow(QMainWindow):
         tr.cancelled.connect(self._on_run_cancelled)
         tr.busy_changed.connect(tp.set_running)
         self.results.model_selected.connect(self.show_model)
+        self.results.save_requested.connect(self.save_model)
+        lib = self.library
+        lib.forecast_requested.connect(self.forecast_with)
+        lib.forecast_ready.connect(self._on_bundle_forecast)
+        lib.rename_requested.connect(self.choose_rename)
+        lib.delete_requested.connect(self.confirm_delete)
+        lib.export_requested.connect(self.choose_bundle_export)
+        lib.import_requested.connect(self.choose_bundle_import)
+        lib.status.connect(self.status_label.setText)
+        lib.error.connect(self.show_error)
+        lib.runner.busy_changed.connect(self._on_library_busy)
+        sr = self.save_runner
+        sr.progress.connect(lambda f, m, eta: self.status_label.setText(f"Saving model: {m}"))
+        sr.finished.connect(self._on_model_saved)
+        sr.failed.connect(lambda m, d: self.show_error("Saving the model failed", m, d))
+        self.chart.exported.connect(self._on_chart_exported)
+        self.loss_chart.exported.connect(self._on_chart_exported)
         self.export_runner.finished.connect(
             lambda paths: self.status_label.setText("Exported " + ", ".join(p.name for p in paths)))
         self.export_runner.failed.connect(lambda m, d: self.show_error("Export failed", m, d))
 
     # ---------------------------------------------------------------- start-up
     def start(self) -> None:
-        """First data job: write the demo series if missing, list the store, load a series."""
+        """First data job: write the demo series if missing, list the store, load a series;
+        then the welcome panel, unless the user dismissed it for good."""
         self.data_panel.refresh(ensure_demo=True)
+        self.library.refresh()
+        if not self.welcome_dismissed():
+            self.show_welcome()
+
+    def fit_to_screen(self) -> None:
+        """First start (no saved geometry): fit the window into the screen's available area."""
+        screen = self.screen() or QApplication.primaryScreen()
+        if screen is None:
+            return
+        avail = screen.availableGeometry()
+        w = min(1440, max(640, int(avail.width() * 0.94)))
+        h = min(900, max(480, int(avail.height() * 0.92)))
+        w, h = min(w, avail.width()), min(h, avail.height())
+        self.resize(w, h)
+        self.move(avail.x() + (avail.width() - w) // 2, avail.y() + (avail.height() - h) // 2)
+        side = max(220, min(330, w // 5))
+        self.resizeDocks([self.data_dock, self.training_dock], [side, side + 10],
+                         Qt.Orientation.Horizontal)
+        self.resizeDocks([self.results_dock], [max(150, min(230, h // 4))],
+                         Qt.Orientation.Vertical)
+
+    # ---------------------------------------------------------------- welcome
+    def welcome_dismissed(self) -> bool:
+        return str(self._qsettings().value(DISMISSED_KEY, "false")).lower() == "true"
+
+    def show_welcome(self) -> WelcomePanel:
+        """Open (or raise) the welcome panel; non-modal."""
+        if self.welcome is None:
+            self.welcome = WelcomePanel(self.paths, exchange_available()[0], self)
+            self.welcome.dismissed_for_good.connect(self._on_welcome_closed)
+        self.welcome.dont_show.setChecked(self.welcome_dismissed())
+        self.welcome.show()
+        self.welcome.raise_()
+        return self.welcome
+
+    def _on_welcome_closed(self, for_good: bool) -> None:
+        qs = self._qsettings()
+        qs.setValue(DISMISSED_KEY, "true" if for_good else "false")
+        qs.sync()
+
+    @staticmethod
+    def needs_import(module: str) -> bool:
+        """Whether ``module`` is still to be imported in this process."""
+        return module not in sys.modules
+
+    def _on_library_busy(self, busy: bool) -> None:
+        if not busy and not self.training.info_runner.busy:
+            self._on_library_loading("")  # a bundle's library finished loading
+
+    def _on_library_loading(self, text: str) -> None:
+        self.library_label.setText(text)
+        self.library_label.setVisible(bool(text))
 
     # ---------------------------------------------------------------- data
     def choose_csv(self) -> None:
@@ -254,6 +364,8 @@ class MainWindow(QMainWindow):
             self.cancel_training()
             self.status_label.setText("Training cancelled: another series was loaded")
         self.training.set_timeframe(loaded.meta.timeframe)
+        if self._run_key != loaded.key:
+            self._clear_trading()
         self.chart.set_series(loaded.pyramid, loaded.meta.label,
                               (loaded.gaps_x0, loaded.gaps_x1))
         self.chart.show_last(VISIBLE_BARS_ON_LOAD)
@@ -262,6 +374,11 @@ class MainWindow(QMainWindow):
                                   f"({loaded.meta.source}) · {len(loaded.frame):,} bars{synthetic}")
         if self._run_key == loaded.key and self.run_state.live_model:
             self._dirty = True  # same series again: keep showing the run's forecasts
+        if self.training.dataset():
+            self.update_sentiment()
+        if self._run_key == loaded.key and self.outcome is not None:
+            self._show_trading(self.outcome)  # back on the run's series: its trading view too
+            self._show_equity(self.results.selected())
 
     # ---------------------------------------------------------------- training
     def start_training(self) -> None:
@@ -278,12 +395,16 @@ class MainWindow(QMainWindow):
             return
         frame, seed = loaded.frame, self.settings.seed
         self._run_key = loaded.key
+        self._run_configs = {name: dict(config) for name, config in runs}
+        self._run_frame = frame
+        self._run_horizon = int(getattr(spec, "horizon", 1) or 1)
         self.run_state = RunState()
         self.outcome = None
         self.export_action.setEnabled(False)
         self.results.clear()
         self.loss_chart.clear_losses()
         self.chart.clear_forecast()
+        self._clear_trading()
         queued = ["naive", *[n for n, _ in runs if n != "naive"]]
         for name in queued:
             self.results.set_row(name, status="queued")
@@ -294,7 +415,11 @@ class MainWindow(QMainWindow):
         label = f"Walk-forward of {', '.join(queued)} on {loaded.meta.symbol} {loaded.meta.timeframe}"
         self.status_label.setText(label + "…")
         log.info("%s (%s)", label, spec.to_dict())
-        self.train_runner.start(lambda ctx: work.backtest(frame, runs, spec, seed, ctx), label)
+        dataset = self.training.dataset()
+        if dataset:
+            label += f" with sentiment {dataset}"
+        self.train_runner.start(
+            lambda ctx: work.run_training(frame, runs, spec, seed, dataset, ctx), label)
 
     def cancel_training(self) -> None:
         if self.train_runner.cancel():
@@ -361,8 +486,49 @@ class MainWindow(QMainWindow):
                                     None if lo is None else lo.copy(),
                                     None if hi is None else hi.copy(), actual.copy())
 
+    def _clear_trading(self) -> None:
+        self.chart.clear_equity()
+        self.chart.set_regimes(np.array([]), np.array([]), np.array([], dtype=np.int64))
+        self.regime_action.setEnabled(False)
+
+    def _show_trading(self, outcome: work.BacktestOutcome) -> None:
+        """Trading metrics, buy-and-hold and health badges into the table; regimes to the chart."""
+        tv = outcome.trading
+        if tv is None:
+            if outcome.trading_note:
+                self.statusBar().showMessage(outcome.trading_note, 10_000)
+            return
+        for name, m in tv.metrics.items():
+            values = {k: None if m.get(k) is None else float(m[k]) * (1 if k == "sharpe" else 100)
+                      for k in ("sharpe", "max_drawdown", "total_return")}
+            row = BENCHMARK if name == tv.benchmark else name
+            if row == BENCHMARK:
+                values["status"] = "benchmark"
+            elif name in tv.monitoring:
+                _degraded, status, reasons = tv.monitoring[name]
+                values["health"] = status
+                values["health_reasons"] = reasons
+            self.results.set_row(row, **values)
+        self.chart.set_regimes(tv.regime_x0, tv.regime_x1, tv.regime_level, tv.regime_order)
+        self.regime_action.setEnabled(bool(tv.regime_x0.size))
+
+    def _show_equity(self, name: str | None) -> None:
+        outcome = self.outcome
+        current = self.data_panel.current
+        if (outcome is None or outcome.trading is None or not name or current is None
+                or current.key != self._run_key):
+            return
+        tv = outcome.trading
+        key = tv.benchmark if name == BENCHMARK else name
+        if key not in tv.curves:
+            return
+        bench = tv.curves.get(tv.benchmark) if key != tv.benchmark else None
+        label = "buy & hold" if key == tv.benchmark else key
+        self.chart.set_equity(label, *tv.curves[key], bench=bench)
+
     def show_model(self, name: str) -> None:
         """Show one model's forecasts on the chart (results table selection)."""
+        self._show_equity(name)
         if name in self.run_state.forecasts:
             self._dirty = True
             self._flush()
@@ -372,16 +538,25 @@ class MainWindow(QMainWindow):
 
     def _on_run_finished(self, outcome: work.BacktestOutcome) -> None:
         self.outcome = outcome
+        if outcome.candles is not None:  # what the run really used (external columns joined)
+            self._run_frame = outcome.candles
+            self._run_configs = dict(outcome.configs)
         for name in outcome.order:
             if name not in self.run_state.finished:
                 res = outcome.report.results[name]
                 self.run_state.buffer(name).set_frame(res.forecasts)
                 self._set_metrics(name, outcome.report.metrics[name], res.total_seconds, "done")
         self.export_action.setEnabled(True)
+        self._show_trading(outcome)
+        self.results.refresh_buttons()
         best = next((n for n in outcome.report.ranking() if n != "naive"), "naive")
         self.results.select(best)
+        self._show_equity(best)
         text = (f"Run finished in {outcome.report.seconds:.1f} s · best by RMSE: "
                 f"{outcome.report.ranking()[0]}")
+        if outcome.dataset:
+            used = ", ".join(outcome.external_models) or "no model (none reads features)"
+            text += f" · sentiment {outcome.dataset} used by {used}"
         self.training.show_done(text)
         self.status_label.setText(text)
         self._dirty = True
@@ -418,6 +593,117 @@ class MainWindow(QMainWindow):
         outcome = self.outcome
         if outcome is not None:
             self.export_runner.start(lambda ctx: work.export_results(outcome, path, ctx), "export")
+
+    # ---------------------------------------------------------------- sentiment
+    def update_sentiment(self) -> None:
+        """Draw the picked sentiment dataset's features under the price chart (a worker joins
+        them onto the loaded series); no dataset hides the row."""
+        dataset, loaded = self.training.dataset(), self.data_panel.current
+        if not dataset or loaded is None:
+            self.sentiment_runner.cancel()
+            self.chart.set_sentiment({})
+            return
+        frame = loaded.frame
+        self.sentiment_runner.start(lambda ctx: work.sentiment_view(frame, dataset, ctx),
+                                    f"sentiment {dataset}")
+
+    def _on_sentiment(self, view: work.SentimentView) -> None:
+        current = self.data_panel.current
+        if (current is None or current.key != view.series_key
+                or self.training.dataset() != view.dataset):
+            return  # stale: another series or dataset meanwhile
+        self.chart.set_sentiment(view.columns)
+        self.status_label.setText(f"Sentiment {view.dataset}: columns "
+                                  + ", ".join(view.feature_columns))
+
+    def _on_sentiment_failed(self, message: str, details: str) -> None:
+        self.chart.set_sentiment({})
+        self.show_error("Cannot use the sentiment dataset", message, details)
+
+    # ---------------------------------------------------------------- model library
+    def save_model(self, name: str, label: str | None = None) -> bool:
+        """Fit results-table row ``name``'s model (its run config) on all bars of the run's series
+        in a worker and save it with the run's metrics; the library refreshes when done."""
+        outcome = self.outcome
+        if outcome is None or name not in outcome.report.metrics or self._run_frame is None:
+            why = ("the run is still going: save once it has finished" if self.train_runner.busy
+                   else f"{name} has no finished run to save")
+            self.show_error("Nothing to save", why[0].upper() + why[1:] + ".")
+            return False
+        config = self._run_configs.get(name, {})
+        metrics = dict(outcome.report.metrics[name])
+        frame, seed, horizon = self._run_frame, self.settings.seed, self._run_horizon
+        self.status_label.setText(f"Saving {name}: fitting on all {len(frame):,} bars…")
+        self.save_runner.start(
+            lambda ctx: work.save_bundle(frame, name, config, metrics, seed, ctx, label=label,
+                                         horizon=horizon),
+            f"save {name}")
+        return True
+
+    def _on_model_saved(self, info: Any) -> None:
+        self.status_label.setText(f"Saved model {info.label!r} ({info.id})")
+        self.library.refresh(select=info.id)
+        self.library_dock.show()
+        self.library_dock.raise_()
+
+    def forecast_with(self, ref: str) -> None:
+        """"Forecast now": the saved model ``ref`` on the loaded series (a worker job)."""
+        loaded = self.data_panel.current
+        if loaded is None:
+            self.show_error("Nothing to forecast from", "Load or import a series first.")
+            return
+        info = next((b for b in self.library.bundles if b.id == ref), None)
+        lib = library_of(info.kind) if info is not None and info.kind else ""
+        module = {"PyTorch": "torch", "LightGBM": "lightgbm", "SciPy": "scipy"}.get(lib)
+        if module and self.needs_import(module):  # first use: the import takes seconds
+            self._on_library_loading(f"Loading {lib}…")
+        self.library.forecast(ref, loaded.frame)
+
+    def _on_bundle_forecast(self, fc: work.BundleForecast) -> None:
+        current = self.data_panel.current
+        if current is None or current.key != fc.series_key:
+            return  # another series was loaded meanwhile: stale
+        self.chart.set_future(fc.label, fc.x, fc.point, fc.lower, fc.upper)
+        self.chart.show_future()
+
+    def choose_rename(self, ref: str) -> None:
+        info = next((b for b in self.library.bundles if b.id == ref), None)
+        label, ok = QInputDialog.getText(self, "Rename model", "New label:",
+                                         text=info.label if info is not None else "")
+        if ok and label.strip():
+            self.library.rename(ref, label.strip())
+
+    def confirm_delete(self, ref: str) -> bool:
+        info = next((b for b in self.library.bundles if b.id == ref), None)
+        name = (info.label or info.id) if info is not None else ref
+        answer = QMessageBox.question(
+            self, "Delete model", f"Delete the saved model {name!r}?\n\nThis cannot be undone.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel)
+        if answer == QMessageBox.StandardButton.Yes:
+            self.library.delete(ref)
+            return True
+        return False
+
+    def choose_bundle_export(self, ref: str) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export model", str(Path.home() / f"{ref}.zip"),
+                                              "Zip archives (*.zip)")
+        if path:
+            self.library.export_zip(ref, Path(path))
+
+    def choose_bundle_import(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Import model", str(Path.home()),
+                                              "Zip archives (*.zip)")
+        if path:
+            self.library_dock.show()
+            self.library_dock.raise_()
+            self.library.import_zip(Path(path))
+
+    def choose_chart_export(self) -> None:
+        ask_export(self, self.chart.glw.ci, "chart", self._on_chart_exported)
+
+    def _on_chart_exported(self, path: Path) -> None:
+        self.status_label.setText(f"Chart saved as {path}")
 
     # ---------------------------------------------------------------- dialogs
     def show_error(self, title: str, message: str, details: str = "") -> None:
@@ -458,22 +744,27 @@ class MainWindow(QMainWindow):
         qs.sync()
 
     def restore_layout(self) -> bool:
+        """Saved geometry and dock state; True if the geometry was restored (a first start, or
+        an unreadable file, returns False: the caller fits the window to the screen)."""
         qs = self._qsettings()
         geometry, state = qs.value("geometry"), qs.value("state")
         ok = False
         if geometry is not None:
             ok = self.restoreGeometry(geometry)
         if state is not None:
-            ok = self.restoreState(state, STATE_VERSION) and ok
+            self.restoreState(state, STATE_VERSION)  # an older layout version: default docks
         return ok
 
     def reset_layout(self) -> None:
         for dock, area in ((self.data_dock, Qt.DockWidgetArea.LeftDockWidgetArea),
+                           (self.library_dock, Qt.DockWidgetArea.BottomDockWidgetArea),
                            (self.training_dock, Qt.DockWidgetArea.RightDockWidgetArea),
                            (self.results_dock, Qt.DockWidgetArea.BottomDockWidgetArea)):
             dock.setFloating(False)
             self.addDockWidget(area, dock)
             dock.show()
+        self.tabifyDockWidget(self.results_dock, self.library_dock)
+        self.results_dock.raise_()
         self.resizeDocks([self.data_dock, self.training_dock], [330, 340], Qt.Orientation.Horizontal)
         self.resizeDocks([self.results_dock], [230], Qt.Orientation.Vertical)
 
@@ -483,11 +774,14 @@ class MainWindow(QMainWindow):
         self._closing = True
         self._redraw.stop()
         for runner in (self.train_runner, self.data_panel.runner, self.export_runner,
-                       self.training.info_runner, self.training.wf_runner):
+                       self.training.info_runner, self.training.wf_runner, self.save_runner,
+                       self.library.runner, self.training.ext_runner, self.sentiment_runner):
             if not runner.shutdown(15_000):
                 log.warning("%s worker did not stop in time", runner.name)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.welcome is not None and self.welcome.isVisible():
+            self.welcome.close()
         try:
             self.save_layout()
         except Exception:  # never block closing on a settings problem

@@ -80,13 +80,22 @@ RESULT_COLUMNS: tuple[tuple[str, str, str, str], ...] = (
     ("mae", "MAE", "{:,.4g}", "Mean absolute error (price units)"),
     ("rmse", "RMSE", "{:,.4g}", "Root mean squared error (price units)"),
     ("mape", "MAPE %", "{:.3f}", "Mean absolute percentage error"),
-    ("directional_accuracy", "Dir. acc. %", "{:.1f}",
+    ("directional_accuracy", "Dir. %", "{:.1f}",
      "Share of forecasts that got the direction of the move right (ties left out)"),
     ("theils_u", "Theil's U", "{:.4f}", "RMSE over naive's RMSE: below 1 beats the last close"),
-    ("dm_p_value", "DM p (vs naive)", "{:.3f}",
+    ("dm_p_value", "DM p", "{:.3f}",
      "Diebold–Mariano p-value against naive (small = the difference is significant)"),
     ("seconds", "Time s", "{:.2f}", "Wall time of the walk-forward"),
+    ("sharpe", "Sharpe", "{:.2f}",
+     "Annualised Sharpe ratio of the sign strategy (long when the forecast is up, else flat; "
+     "10 bps fee + 5 bps slippage per trade) over the test bars"),
+    ("max_drawdown", "Max DD %", "{:.1f}", "Largest fall of the strategy's equity from a peak"),
+    ("total_return", "Return %", "{:.1f}", "Total return of the strategy over the test bars"),
+    ("health", "Health", "",
+     "Degradation monitor: rolling Theil's U and band coverage over the latest forecasts"),
 )
+BENCHMARK = "buy & hold"
+DEGRADED_PREFIX = "degraded"
 
 
 class ResultsTableModel(QAbstractTableModel):
@@ -97,7 +106,10 @@ class ResultsTableModel(QAbstractTableModel):
         self._rows: list[dict[str, Any]] = []
         self._bold = QFont()
         self._bold.setBold(True)
+        self._italic = QFont()
+        self._italic.setItalic(True)
         self.muted = QColor("#6b7280")
+        self.degraded = QColor("#dc2626")
 
     def clear(self) -> None:
         self.beginResetModel()
@@ -165,8 +177,21 @@ class ResultsTableModel(QAbstractTableModel):
             return str(value or "")
         if role == Qt.ItemDataRole.TextAlignmentRole and fmt:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.FontRole and row["model"] == "naive":
+        degraded = key == "health" and str(value or "").startswith(DEGRADED_PREFIX)
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if degraded:
+                return self.degraded
+            if row["model"] == BENCHMARK:
+                return self.muted
+        if role == Qt.ItemDataRole.FontRole and (row["model"] == "naive" or degraded):
             return self._bold
-        if role == Qt.ItemDataRole.ToolTipRole and row["model"] == "naive":
-            return "The naive baseline (tomorrow = today) is part of every run"
+        if role == Qt.ItemDataRole.FontRole and row["model"] == BENCHMARK:
+            return self._italic
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if key == "health" and row.get("health_reasons"):
+                return "Retrain suggested: " + "; ".join(row["health_reasons"])
+            if row["model"] == "naive":
+                return "The naive baseline (tomorrow = today) is part of every run"
+            if row["model"] == BENCHMARK:
+                return "Buying at the first test bar and holding, with the same costs"
         return None

@@ -35,6 +35,13 @@ class Theme:
     loss_train: str
     loss_val: str
     series_colors: tuple[str, ...]
+    future: str = "#d97706"
+    future_band: str = "#d9770640"
+    equity: str = "#2563eb"
+    benchmark: str = "#6b7280"
+    drawdown: str = "#dc2626"
+    regime: str = "#7c3aed1c"
+    sentiment: str = "#0891b2"
 
     @property
     def dark(self) -> bool:
@@ -56,6 +63,8 @@ DARK = Theme(
     actual="#e6e7ea", forecast="#60a5fa", band="#60a5fa45", residual="#c084fc",
     gap="#f59e0b38", crosshair="#9ca3af", loss_train="#60a5fa", loss_val="#fb923c",
     series_colors=("#60a5fa", "#fb923c", "#c084fc", "#22d3ee", "#f472b6", "#a3e635"),
+    future="#fbbf24", future_band="#fbbf2438", equity="#60a5fa", benchmark="#9ca3af",
+    drawdown="#f87171", regime="#c084fc26", sentiment="#22d3ee",
 )
 THEMES = {"light": LIGHT, "dark": DARK}
 

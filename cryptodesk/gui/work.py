@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from cryptodesk.errors import CryptoDeskError
 from cryptodesk.gui.charts.levels import OhlcPyramid, pyramid_from_frame
 from cryptodesk.jobs import TaskContext
 
@@ -227,12 +228,92 @@ class ModelScored:
     result: Any  # WalkForwardResult
 
 
+@dataclass(frozen=True)
+class TradingView:
+    """What the window draws of a run's trading backtest (computed in the worker).
+
+    ``curves``: strategy name -> (x epoch seconds, equity, drawdown); ``metrics``: name ->
+    sharpe / max_drawdown / total_return (fractions); ``monitoring``: model -> (degraded,
+    status text, reasons); ``regimes``: shaded spans (x0, x1, level 1..k) of every label above
+    the calmest, with ``regime_order`` from calm to turbulent.
+    """
+
+    strategy: str
+    curves: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
+    metrics: dict[str, dict[str, float | None]]
+    monitoring: dict[str, tuple[bool, str, list[str]]]
+    regime_x0: np.ndarray
+    regime_x1: np.ndarray
+    regime_level: np.ndarray
+    regime_order: tuple[str, ...]
+    benchmark: str = "buy&hold"
+    report: Any = None
+
+
+# The strategy the GUI shows: long when the forecast says up, flat otherwise, with costs.
+GUI_STRATEGY = {"rule": "sign", "fee_bps": 10.0, "slippage_bps": 5.0}
+
+
+def trading_view(report: Any, candles: pd.DataFrame, ctx: TaskContext) -> TradingView:
+    """Sign strategy (10 bps fee + 5 bps slippage) on every model's forecasts, buy-and-hold
+    beside them, volatility regimes and degradation monitoring."""
+    from cryptodesk.evaluation.strategy import StrategySpec
+    from cryptodesk.evaluation.trading_report import BUY_HOLD, trading_from_report
+
+    spec = StrategySpec(**GUI_STRATEGY)
+    tr = trading_from_report(report, candles, spec, regimes="volatility")
+    curves, metrics = {}, {}
+    for name in tr.models:
+        bars = tr.results[name].bars
+        x = bars.index.as_unit("ns").asi8 / 1e9
+        curves[name] = (x, bars["equity"].to_numpy(np.float64),
+                        bars["drawdown"].to_numpy(np.float64))
+        m = tr.metrics[name].to_dict()
+        metrics[name] = {k: m.get(k) for k in ("sharpe", "max_drawdown", "total_return")}
+    monitoring = {name: (st.degraded, st.status, list(st.reasons))
+                  for name, st in tr.monitoring.items()}
+    x0, x1, level, order = _regime_spans(tr.regimes, candles)
+    return TradingView(spec.label(), curves, metrics, monitoring, x0, x1, level, order,
+                       BUY_HOLD, tr)
+
+
+def _regime_spans(regimes: Any, candles: pd.DataFrame) -> tuple[np.ndarray, np.ndarray,
+                                                                np.ndarray, tuple[str, ...]]:
+    """Runs of bars labelled above the calmest regime, as (x0, x1, level) arrays."""
+    empty = (np.array([]), np.array([]), np.array([], dtype=np.int64), ())
+    if regimes is None:
+        return empty
+    from cryptodesk.data.timeframes import timeframe_seconds
+
+    order = tuple(regimes.order)
+    rank = {name: i for i, name in enumerate(order)}
+    labels = regimes.labels.reindex(candles.index)
+    level = np.array([rank.get(v, 0) for v in labels.to_numpy()], dtype=np.int64)
+    if not level.size:
+        return empty
+    x = candles.index.as_unit("ns").asi8 / 1e9
+    step = float(timeframe_seconds(str(candles.attrs.get("timeframe") or "1d")))
+    change = np.flatnonzero(np.diff(level)) + 1
+    starts = np.concatenate([[0], change])
+    ends = np.concatenate([change, [level.size]])
+    keep = level[starts] > 0
+    starts, ends = starts[keep], ends[keep]
+    return x[starts], x[ends - 1] + step, level[starts], order
+
+
 @dataclass
 class BacktestOutcome:
-    """Everything one GUI run produced (a merged :class:`BacktestReport`)."""
+    """Everything one GUI run produced (a merged :class:`BacktestReport`), its trading view
+    (None when it could not be computed: ``trading_note`` says why)."""
 
     report: Any
     order: list[str] = field(default_factory=list)
+    trading: TradingView | None = None
+    trading_note: str = ""
+    candles: Any = None  # the frame the run used (with any joined external columns)
+    configs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    dataset: str | None = None
+    external_models: list[str] = field(default_factory=list)  # models that used the dataset
 
 
 def backtest(candles: pd.DataFrame, runs: list[tuple[str, dict[str, Any]]], spec: Any,
@@ -270,7 +351,14 @@ def backtest(candles: pd.DataFrame, runs: list[tuple[str, dict[str, Any]]], spec
             merged.metrics[name] = report.metrics[name]
             merged.seconds += report.seconds
     assert merged is not None
-    return BacktestOutcome(merged, order)
+    outcome = BacktestOutcome(merged, order)
+    ctx.check_cancelled()
+    ctx.progress(1.0, "trading backtest of the forecasts")
+    try:
+        outcome.trading = trading_view(merged, candles, ctx)
+    except CryptoDeskError as exc:  # e.g. too few test bars: the forecasts stand on their own
+        outcome.trading_note = f"no trading backtest: {exc}"
+    return outcome
 
 
 def export_results(outcome: BacktestOutcome, path: Path, ctx: TaskContext) -> list[Path]:
@@ -293,3 +381,219 @@ def export_results(outcome: BacktestOutcome, path: Path, ctx: TaskContext) -> li
     json_path = path.with_suffix(".json")
     write_text_atomic(json_path, json.dumps(outcome.report.to_json(), indent=2, default=str))
     return [path, json_path]
+
+
+# --------------------------------------------------------------------------- model library
+@dataclass(frozen=True)
+class LibraryListing:
+    """The saved bundles (newest first; damaged ones carry ``error``) and a note for the user."""
+
+    bundles: list[Any]
+    note: str = ""
+    select: str | None = None
+
+
+def list_bundles(ctx: TaskContext, note: str = "", select: str | None = None,
+                 root: Path | None = None) -> LibraryListing:
+    from cryptodesk.io.bundles import ModelLibrary
+
+    ctx.progress(None, "listing saved models")
+    return LibraryListing(ModelLibrary(root).list(), note, select)
+
+
+def rename_bundle(ref: str, label: str, ctx: TaskContext, root: Path | None = None) -> LibraryListing:
+    from cryptodesk.io.bundles import ModelLibrary
+
+    info = ModelLibrary(root).rename(ref, label)
+    return list_bundles(ctx, f"renamed {info.id} to {info.label!r}", info.id, root)
+
+
+def delete_bundle(ref: str, ctx: TaskContext, root: Path | None = None) -> LibraryListing:
+    from cryptodesk.io.bundles import ModelLibrary
+
+    info = ModelLibrary(root).delete(ref)
+    return list_bundles(ctx, f"deleted {info.label or info.id}", None, root)
+
+
+def export_bundle(ref: str, out: Path, ctx: TaskContext, root: Path | None = None) -> LibraryListing:
+    from cryptodesk.io.bundles import ModelLibrary
+
+    ctx.progress(None, f"writing {Path(out).name}")
+    path = ModelLibrary(root).export_zip(ref, Path(out))
+    return list_bundles(ctx, f"exported to {path}", ref, root)
+
+
+def import_bundle(path: Path, ctx: TaskContext, root: Path | None = None) -> LibraryListing:
+    from cryptodesk.io.bundles import ModelLibrary
+
+    ctx.progress(None, f"importing {Path(path).name}")
+    info = ModelLibrary(root).import_zip(Path(path))
+    return list_bundles(ctx, f"imported {info.label or info.id}", info.id, root)
+
+
+@dataclass(frozen=True)
+class BundleForecast:
+    """A saved model's forecast after the last candle: the table (export layout), the chart
+    arrays (target times in epoch seconds, point, band or None) and notes."""
+
+    ref: str
+    label: str
+    table: Any  # pd.DataFrame
+    x: np.ndarray
+    point: np.ndarray
+    lower: np.ndarray | None
+    upper: np.ndarray | None
+    notes: list[str]
+    series_key: Any
+
+
+def forecast_bundle(ref: str, candles: pd.DataFrame, horizon: int, ctx: TaskContext,
+                    root: Path | None = None) -> BundleForecast:
+    """Load a bundle (imports its library: torch, LightGBM) and forecast ``horizon`` bars."""
+    from cryptodesk.data.schema import meta_of
+    from cryptodesk.io.bundles import ModelLibrary
+    from cryptodesk.io.training import forecast_from_bundle
+
+    library = ModelLibrary(root)
+    manifest = library.resolve(ref).manifest
+    fitted = int((manifest.get("target") or {}).get("horizon") or 1)
+    capped = ""
+    if (manifest.get("model", {}).get("capabilities") or {}).get("direct") and horizon > fitted:
+        capped = (f"a direct model fitted for {fitted} bar{'s' if fitted != 1 else ''} ahead "
+                  f"forecasts at most {fitted}")
+        horizon = fitted
+    ctx.progress(None, f"loading model {ref}")
+    table, manifest, notes = forecast_from_bundle(library, ref, candles, horizon)
+    if capped:
+        notes = [capped, *notes]
+    ctx.check_cancelled()
+    x = np.asarray(pd_times(table["timestamp"]), dtype=np.float64)
+    point = table["forecast"].to_numpy(np.float64)
+    lo, hi = table["lower"].to_numpy(np.float64), table["upper"].to_numpy(np.float64)
+    band = np.isfinite(lo).any() and np.isfinite(hi).any()
+    return BundleForecast(ref, manifest.get("label") or ref, table, x, point,
+                          lo if band else None, hi if band else None, notes,
+                          meta_of(candles).key)
+
+
+def pd_times(values: Any) -> np.ndarray:
+    """Epoch seconds of a timestamp column."""
+    import pandas as pd
+
+    return pd.DatetimeIndex(values).as_unit("ns").asi8 / 1e9
+
+
+def save_bundle(candles: pd.DataFrame, kind: str, config: dict[str, Any], metrics: dict[str, Any],
+                seed: int | None, ctx: TaskContext, root: Path | None = None,
+                label: str | None = None, horizon: int = 1) -> Any:
+    """Fit ``kind`` with ``config`` on all of ``candles`` and save it with the run's metrics."""
+    from cryptodesk.io.bundles import ModelLibrary
+    from cryptodesk.io.training import train_and_save
+
+    result = train_and_save(candles, kind, config, evaluate=False, seed=seed, ctx=ctx,
+                            library=ModelLibrary(root), metrics=metrics, label=label,
+                            horizon=horizon)
+    return result.bundle
+
+
+# --------------------------------------------------------------------------- external features
+@dataclass(frozen=True)
+class DatasetChoice:
+    """A sentiment dataset the training panel offers (``scored=False``: not usable yet)."""
+
+    name: str
+    rows: int
+    scored: bool
+    first: str = ""
+    last: str = ""
+
+
+def list_datasets(ctx: TaskContext) -> list[DatasetChoice]:
+    """Stored sentiment datasets (Parquet footers only: no text is read)."""
+    from cryptodesk.sentiment.datasets import TextDatasets
+
+    ctx.progress(None, "listing sentiment datasets")
+    out = []
+    for info in TextDatasets().list():
+        out.append(DatasetChoice(info.name, info.rows, info.scored,
+                                 str(info.first)[:10] if info.first is not None else "",
+                                 str(info.last)[:10] if info.last is not None else ""))
+    return out
+
+
+SENTIMENT_SHOWN = ("score", "neg_share")
+
+
+@dataclass(frozen=True)
+class SentimentView:
+    """A dataset's per-bar features on one series, for the sentiment chart."""
+
+    dataset: str
+    series_key: Any
+    columns: dict[str, tuple[np.ndarray, np.ndarray]]
+    feature_columns: tuple[str, ...]
+
+
+def with_sentiment(candles: pd.DataFrame, dataset: str) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """The candles with ``dataset``'s sentiment features joined causally, and their names."""
+    from cryptodesk.sentiment.aggregate import sentiment_features
+
+    before = set(candles.columns)
+    out = sentiment_features(candles, dataset)
+    return out, tuple(c for c in out.columns if c not in before)
+
+
+def sentiment_view(candles: pd.DataFrame, dataset: str, ctx: TaskContext) -> SentimentView:
+    """Join ``dataset`` onto ``candles`` and keep the chart's series (score, share negative)."""
+    from cryptodesk.data.schema import meta_of
+
+    ctx.progress(None, f"aggregating sentiment of {dataset}")
+    out, cols = with_sentiment(candles, dataset)
+    x = out.index.as_unit("ns").asi8 / 1e9
+    shown = {}
+    for col in cols:
+        suffix = next((s for s in SENTIMENT_SHOWN if col.endswith("_" + s)), None)
+        if suffix is not None:
+            shown[col] = (x, out[col].to_numpy(np.float64))
+    return SentimentView(dataset, meta_of(candles).key, shown, cols)
+
+
+def add_external(runs: list[tuple[str, dict[str, Any]]],
+                 columns: tuple[str, ...]) -> list[tuple[str, dict[str, Any]]]:
+    """Runs whose feature-using models get ``columns`` added to ``FeatureSpec.external``
+    (models without a form yet start from their defaults)."""
+    from cryptodesk.models.registry import config_class, model_class
+
+    out = []
+    for name, config in runs:
+        config = dict(config)
+        params = {p.name for p in config_class(name).params()}
+        if getattr(model_class(name).capabilities, "uses_features", False) and "features" in params:
+            if "features" not in config:
+                config = {**config_class(name)().to_dict(), **config}
+            features = dict(config.get("features") or {})
+            external = list(features.get("external") or [])
+            features["external"] = external + [c for c in columns if c not in external]
+            config["features"] = features
+        out.append((name, config))
+    return out
+
+
+def run_training(candles: pd.DataFrame, runs: list[tuple[str, dict[str, Any]]], spec: Any,
+                 seed: int | None, dataset: str | None, ctx: TaskContext) -> BacktestOutcome:
+    """The GUI's run: join the sentiment dataset (if one is picked) and add its columns to the
+    feature-using models, then :func:`backtest`. The outcome keeps the candles and configs it
+    ran on (saving a model refits exactly those)."""
+    if dataset:
+        ctx.progress(None, f"joining sentiment dataset {dataset}")
+        candles, cols = with_sentiment(candles, dataset)
+        runs = add_external(runs, cols)
+        ctx.check_cancelled()
+    outcome = backtest(candles, runs, spec, seed, ctx)
+    outcome.external_models = [n for n, c in runs if "features" in c and dataset
+                               and any(x.startswith("sent_") for x in
+                                       (c["features"] or {}).get("external", []))]
+    outcome.candles = candles
+    outcome.configs = {name: dict(config) for name, config in runs}
+    outcome.dataset = dataset
+    return outcome

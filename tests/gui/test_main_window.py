@@ -68,7 +68,7 @@ def test_end_to_end_backtest_fills_results(window, qtbot, tmp_path: Path) -> Non
         window.start_training()
     outcome = blocker.args[0]
     rows = {r["model"]: r for r in window.results.rows()}
-    assert set(rows) == {"naive", "drift"}
+    assert set(rows) == {"naive", "drift", "buy & hold"}  # the trading benchmark row
     for name in ("naive", "drift"):
         assert rows[name]["status"] == "done" and rows[name]["n"] == 40
         assert np.isfinite(rows[name]["rmse"]) and np.isfinite(rows[name]["mae"])

@@ -12,9 +12,17 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QFont, QKeyEvent
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
-from cryptodesk.gui.charts.items import CandlestickItem, GapsItem, VolumeItem
+from cryptodesk.gui.charts.export import install_export_menu
+from cryptodesk.gui.charts.items import CandlestickItem, GapsItem, RegimeItem, VolumeItem
 from cryptodesk.gui.charts.levels import OhlcPyramid
 from cryptodesk.gui.theme import LIGHT, Theme
 
@@ -52,6 +60,7 @@ class ChartArea(QWidget):
     """Price (candles + forecast band), volume and residual plots sharing one time axis."""
 
     hovered = Signal(float)  # x (epoch seconds) under the mouse
+    exported = Signal(object)  # Path of an exported image
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -63,29 +72,51 @@ class ChartArea(QWidget):
         mono.setStyleHint(QFont.StyleHint.Monospace)
         mono.setPointSizeF(max(8.0, self.font().pointSizeF() - 0.5))
         self.readout.setFont(mono)
+        # long one-line texts must not set the window's minimum width (small screens)
+        self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.title = QLabel("No series loaded")
         self.title.setObjectName("chartTitle")
         tf = self.title.font()
         tf.setBold(True)
         self.title.setFont(tf)
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.glw = pg.GraphicsLayoutWidget()
         self.glw.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.glw.installEventFilter(self)
+        self.regime_toggle = QCheckBox("Shade regimes")
+        self.regime_toggle.setObjectName("regimeToggle")
+        self.regime_toggle.setToolTip("Shade the volatility regimes of the last run on the price "
+                                      "chart (darker = more turbulent; fitted before the test "
+                                      "window)")
+        self.regime_toggle.setEnabled(False)
+        self.regime_toggle.toggled.connect(self._on_regime_toggle)
+        head = QHBoxLayout()
+        head.setContentsMargins(0, 0, 0, 0)
+        head.addWidget(self.title, 1)
+        head.addWidget(self.regime_toggle)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 4, 6, 4)
         layout.setSpacing(2)
-        layout.addWidget(self.title)
+        layout.addLayout(head)
         layout.addWidget(self.readout)
         layout.addWidget(self.glw, 1)
 
-        self.price = self.glw.addPlot(row=0, col=0, axisItems={"bottom": pg.DateAxisItem()})
-        self.volume = self.glw.addPlot(row=1, col=0, axisItems={"bottom": pg.DateAxisItem()})
-        self.resid = self.glw.addPlot(row=2, col=0, axisItems={"bottom": pg.DateAxisItem()})
-        gl = self.glw.ci.layout
-        gl.setRowStretchFactor(0, 6)
-        gl.setRowStretchFactor(1, 2)
-        gl.setRowStretchFactor(2, 2)
-        for plot in (self.price, self.volume, self.resid):
+        def plot() -> pg.PlotItem:
+            return pg.PlotItem(axisItems={"bottom": pg.DateAxisItem()})
+
+        self.price = plot()
+        self.volume = plot()
+        self.resid = plot()
+        self.equity = plot()
+        self.drawdown = plot()
+        self.sentiment = plot()
+        # (plot, stretch) in drawing order; which are shown is decided by _relayout
+        self._rows = [(self.price, 6), (self.volume, 2), (self.resid, 2), (self.equity, 2.5),
+                      (self.drawdown, 1.5), (self.sentiment, 2)]
+        self._shown = {self.price, self.volume, self.resid}
+        self._relayout()
+        for plot in (self.price, self.volume, self.resid, self.equity, self.drawdown,
+                     self.sentiment):
             plot.setMenuEnabled(False)
             plot.getAxis("left").setWidth(72)
             plot.getAxis("left").enableAutoSIPrefix(False)
@@ -97,14 +128,34 @@ class ChartArea(QWidget):
             plot.enableAutoRange(y=True)
             plot.setAutoVisible(y=True)
             plot.showGrid(x=True, y=True)
-        self.volume.setXLink(self.price)
-        self.resid.setXLink(self.price)
-        self.price.getAxis("bottom").setStyle(showValues=False)
-        self.volume.getAxis("bottom").setStyle(showValues=False)
+        for other in (self.volume, self.resid, self.equity, self.drawdown, self.sentiment):
+            other.setXLink(self.price)
         self.price.setLabel("left", "Price")
         self.volume.setLabel("left", "Volume")
         self.resid.setLabel("left", "Residual")
+        self.equity.setLabel("left", "Equity")
+        self.drawdown.setLabel("left", "DD %")
+        self.sentiment.setLabel("left", "Sentiment")
         self.legend = self.price.addLegend(offset=(8, 8))
+        self.equity_legend = self.equity.addLegend(offset=(8, 2), colCount=2)
+        self.equity_curve = _curve(name="strategy")
+        self.benchmark_curve = _curve(name="buy & hold")
+        self.equity.addItem(self.benchmark_curve)
+        self.equity.addItem(self.equity_curve)
+        self.equity_one = pg.InfiniteLine(pos=1.0, angle=0, movable=False)
+        self.equity.addItem(self.equity_one, ignoreBounds=True)
+        self.drawdown_curve = pg.PlotDataItem(connect="finite", fillLevel=0.0)
+        self.drawdown_curve.setClipToView(True)
+        self.drawdown_bench = _curve()
+        self.drawdown.addItem(self.drawdown_bench)
+        self.drawdown.addItem(self.drawdown_curve)
+        self.sentiment_legend = self.sentiment.addLegend(offset=(8, 2), colCount=2)
+        self.sentiment_curves: list[pg.PlotDataItem] = []
+        self.sentiment_zero = pg.InfiniteLine(pos=0.0, angle=0, movable=False)
+        self.sentiment.addItem(self.sentiment_zero, ignoreBounds=True)
+        self.regimes = RegimeItem()
+        self.regimes.setVisible(False)
+        self._regime_names: tuple[str, ...] = ()
 
         self.gaps = GapsItem()
         self.candles = CandlestickItem()
@@ -113,13 +164,22 @@ class ChartArea(QWidget):
         self.band_hi = _curve()
         self.band = pg.FillBetweenItem(self.band_lo, self.band_hi)
         self.forecast = _curve(name="forecast")
+        # a saved model's forecast after the last bar ("Forecast now"): path and band
+        self.future_lo = _curve()
+        self.future_hi = _curve()
+        self.future_band = pg.FillBetweenItem(self.future_lo, self.future_hi)
+        self.future = _curve(name="future")
+        self._future_name = ""
         self._band_proxy = pg.PlotDataItem([], [])  # legend swatch only (never plotted)
+        self.price.addItem(self.regimes)
         self.price.addItem(self.gaps)
         self.price.addItem(self.candles)
         self.price.addItem(self.band)
         self.price.addItem(self.band_lo)
         self.price.addItem(self.band_hi)
         self.price.addItem(self.forecast)
+        for item in (self.future_band, self.future_lo, self.future_hi, self.future):
+            self.price.addItem(item)
         self.volume.addItem(self.volume_bars)
         self.resid_zero = pg.InfiniteLine(pos=0.0, angle=0, movable=False)
         self.resid_curve = _curve()
@@ -127,9 +187,10 @@ class ChartArea(QWidget):
         self.resid.addItem(self.resid_curve)
         self.legend.removeItem(self.forecast)
 
-        self.vlines = [pg.InfiniteLine(angle=90, movable=False) for _ in range(3)]
+        plots = [p for p, _ in self._rows]
+        self.vlines = [pg.InfiniteLine(angle=90, movable=False) for _ in plots]
         self.hline = pg.InfiniteLine(angle=0, movable=False)
-        for plot, line in zip((self.price, self.volume, self.resid), self.vlines, strict=True):
+        for plot, line in zip(plots, self.vlines, strict=True):
             plot.addItem(line, ignoreBounds=True)
         self.price.addItem(self.hline, ignoreBounds=True)
         self._crosshair_visible(False)
@@ -141,6 +202,7 @@ class ChartArea(QWidget):
         self._fc_lo = np.array([])
         self._fc_hi = np.array([])
         self._fc_name = ""
+        self.export_click = install_export_menu(self.glw, self.glw.ci, "chart", self.exported.emit)
         self.apply_theme(self.theme)
 
     # ---------------------------------------------------------------- data
@@ -152,6 +214,7 @@ class ChartArea(QWidget):
         self.gaps.set_gaps(*(gaps if gaps is not None else (np.array([]), np.array([]))))
         self.title.setText(title or "No series loaded")
         self.clear_forecast()
+        self.clear_future()
         self.show_all()
         if pyramid is not None and len(pyramid):
             self.readout.setText(self.readout_text(float(pyramid.base.x[-1])))
@@ -176,13 +239,7 @@ class ChartArea(QWidget):
             self.band_lo.setData([], [])
             self.band_hi.setData([], [])
         self.band.setVisible(bool(has_band))
-        self.legend.clear()
-        self.legend.setVisible(bool(x.size))
-        if x.size:
-            self.legend.addItem(self.forecast, f"{name} forecast")
-            if has_band:
-                self.legend.addItem(self._band_proxy, "10–90 % band")
-            _legend_colors(self.legend, self.theme)
+        self._update_legend()
         if actual is not None:
             self.resid_curve.setData(x, actual - point)
         else:
@@ -191,9 +248,152 @@ class ChartArea(QWidget):
     def clear_forecast(self) -> None:
         self.set_forecast("", np.array([]), np.array([]), None, None, None)
 
+    def set_future(self, name: str, x: np.ndarray, point: np.ndarray,
+                   lower: np.ndarray | None = None, upper: np.ndarray | None = None) -> None:
+        """Draw a forecast path after the last bar (a saved model's "Forecast now"), joined to
+        the last close so it reads as a continuation; empty ``x`` clears it."""
+        self._future_name = name if x.size else ""
+        pyr = self.candles.pyramid
+        if x.size and pyr is not None and len(pyr):
+            base = pyr.base
+            x0, c0 = float(base.x[-1]) + base.width, float(base.close[-1])
+            px, py = np.concatenate([[x0], x]), np.concatenate([[c0], point])
+        else:
+            px, py = x, point
+        self.future.setData(px, py)
+        if x.size and lower is not None and upper is not None and np.isfinite(lower).any():
+            ok = np.isfinite(lower) & np.isfinite(upper)
+            self.future_lo.setData(x[ok], lower[ok])
+            self.future_hi.setData(x[ok], upper[ok])
+            self.future_band.setVisible(True)
+        else:
+            self.future_lo.setData([], [])
+            self.future_hi.setData([], [])
+            self.future_band.setVisible(False)
+        self._update_legend()
+
+    def clear_future(self) -> None:
+        self.set_future("", np.array([]), np.array([]))
+
+    @property
+    def future_points(self) -> int:
+        return max(0, len(self.future.xData if self.future.xData is not None else []) - 1)
+
+    def show_future(self, bars: int = 120) -> None:
+        """Show the last ``bars`` bars and the whole future path."""
+        pyr = self.candles.pyramid
+        fx = self.future.xData
+        if pyr is None or not len(pyr) or fx is None or not len(fx):
+            return
+        base = pyr.base
+        start = float(base.x[max(0, len(base) - bars)])
+        self.price.setXRange(start, float(fx[-1]) + base.width, padding=0.02)
+
+    def _update_legend(self) -> None:
+        self.legend.clear()
+        has_fc = bool(self._fc_x.size)
+        self.legend.setVisible(has_fc or bool(self._future_name))
+        if has_fc:
+            self.legend.addItem(self.forecast, f"{self._fc_name} forecast")
+            if self.band.isVisible():
+                self.legend.addItem(self._band_proxy, "10–90 % band")
+        if self._future_name:
+            self.legend.addItem(self.future, f"{self._future_name} · forecast from last bar")
+        _legend_colors(self.legend, self.theme)
+
     @property
     def forecast_points(self) -> int:
         return int(self._fc_x.size)
+
+    # ---------------------------------------------------------------- extra rows
+    def _plots_shown(self) -> list[pg.PlotItem]:
+        return [p for p, _ in self._rows if p in self._shown]
+
+    def _relayout(self) -> None:
+        """Put the shown plots in rows (hidden ones leave the layout), the time axis labels on
+        the last one only."""
+        ci = self.glw.ci
+        for plot, _ in self._rows:
+            if plot in ci.items:
+                ci.removeItem(plot)
+        shown = self._plots_shown()
+        stretch = dict(self._rows)
+        for row, plot in enumerate(shown):
+            ci.addItem(plot, row=row, col=0)
+            ci.layout.setRowStretchFactor(row, int(stretch[plot] * 10))
+            plot.getAxis("bottom").setStyle(showValues=plot is shown[-1])
+            plot.setVisible(True)
+        for plot, _ in self._rows:
+            if plot not in self._shown:
+                plot.setVisible(False)
+
+    def show_row(self, plot: pg.PlotItem, on: bool) -> None:
+        """Show or hide one of the optional rows (equity, drawdown, sentiment)."""
+        if (plot in self._shown) == on:
+            return
+        if on:
+            self._shown.add(plot)
+        else:
+            self._shown.discard(plot)
+        self._relayout()
+
+    def set_equity(self, name: str, x: np.ndarray, equity: np.ndarray, drawdown: np.ndarray,
+                   bench: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> None:
+        """One strategy's equity and drawdown (and buy-and-hold's) under the price chart; an
+        empty ``x`` hides both rows."""
+        on = bool(x.size)
+        self.equity_curve.setData(x, equity)
+        self.drawdown_curve.setData(x, drawdown * 100.0)
+        if on and bench is not None:
+            self.benchmark_curve.setData(bench[0], bench[1])
+            self.drawdown_bench.setData(bench[0], bench[2] * 100.0)
+        else:
+            self.benchmark_curve.setData([], [])
+            self.drawdown_bench.setData([], [])
+        self.equity_legend.clear()
+        if on:
+            self.equity_legend.addItem(self.equity_curve, f"{name} · sign strategy, after costs")
+            if bench is not None:
+                self.equity_legend.addItem(self.benchmark_curve, "buy & hold")
+            _legend_colors(self.equity_legend, self.theme)
+        self.show_row(self.equity, on)
+        self.show_row(self.drawdown, on)
+
+    def clear_equity(self) -> None:
+        self.set_equity("", np.array([]), np.array([]), np.array([]))
+
+    def set_regimes(self, x0: np.ndarray, x1: np.ndarray, level: np.ndarray,
+                    names: tuple[str, ...] = ()) -> None:
+        """Regime spans for the shading (shown while the toggle is on)."""
+        self._regime_names = tuple(names)
+        self.regimes.set_spans(x0, x1, level)
+        has = bool(np.asarray(x0).size)
+        self.regime_toggle.setEnabled(has)
+        if names:
+            self.regime_toggle.setToolTip(
+                "Shade the volatility regimes of the last run on the price chart: "
+                + " < ".join(names) + " (darker = more turbulent; fitted before the test window)")
+        self.regimes.setVisible(has and self.regime_toggle.isChecked())
+
+    def _on_regime_toggle(self, on: bool) -> None:
+        self.regimes.setVisible(on and self.regimes.count > 0)
+
+    def set_sentiment(self, columns: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
+        """Sentiment series (column name -> (x, values)) under the price chart; empty hides
+        the row."""
+        for curve in self.sentiment_curves:
+            self.sentiment.removeItem(curve)
+        self.sentiment_curves = []
+        self.sentiment_legend.clear()
+        colors = self.theme.series_colors
+        for i, (name, (x, y)) in enumerate(columns.items()):
+            curve = _curve(name=name)  # the plot adds it to its legend under this name
+            curve.setPen(pg.mkPen(colors[i % len(colors)], width=1.3))
+            curve.setData(x, y)
+            self.sentiment.addItem(curve)
+            self.sentiment_curves.append(curve)
+        _legend_colors(self.sentiment_legend, self.theme)
+        self.show_row(self.sentiment, bool(columns))
 
     # ---------------------------------------------------------------- view
     def show_all(self) -> None:
@@ -261,7 +461,7 @@ class ChartArea(QWidget):
     def _on_mouse(self, args: tuple) -> None:
         pos = args[0]
         plot = None
-        for candidate in (self.price, self.volume, self.resid):
+        for candidate in self._plots_shown():
             if candidate.sceneBoundingRect().contains(pos):
                 plot = candidate
                 break
@@ -313,7 +513,7 @@ class ChartArea(QWidget):
     def apply_theme(self, theme: Theme) -> None:
         self.theme = theme
         self.glw.setBackground(theme.chart_bg)
-        for plot in (self.price, self.volume, self.resid):
+        for plot, _ in self._rows:
             for name in ("left", "bottom"):
                 axis = plot.getAxis(name)
                 axis.setPen(pg.mkPen(theme.chart_fg))
@@ -327,6 +527,22 @@ class ChartArea(QWidget):
         self.band_hi.setPen(pg.mkPen(theme.band))
         self.band.setBrush(pg.mkBrush(theme.band))
         self._band_proxy.setPen(pg.mkPen(theme.band, width=10))
+        self.future.setPen(pg.mkPen(theme.future, width=1.8, style=Qt.PenStyle.DashLine))
+        self.equity_curve.setPen(pg.mkPen(theme.equity, width=1.6))
+        self.benchmark_curve.setPen(pg.mkPen(theme.benchmark, width=1.2, style=Qt.PenStyle.DashLine))
+        self.equity_one.setPen(pg.mkPen(theme.muted, style=Qt.PenStyle.DotLine))
+        self.drawdown_curve.setPen(pg.mkPen(theme.drawdown, width=1.2))
+        self.drawdown_curve.setBrush(pg.mkBrush(theme.drawdown + "55"))
+        self.drawdown_bench.setPen(pg.mkPen(theme.benchmark, width=1.0, style=Qt.PenStyle.DashLine))
+        self.sentiment_zero.setPen(pg.mkPen(theme.muted, style=Qt.PenStyle.DashLine))
+        self.regimes.set_color(theme.regime)
+        for i, curve in enumerate(self.sentiment_curves):
+            curve.setPen(pg.mkPen(theme.series_colors[i % len(theme.series_colors)], width=1.3))
+        _legend_colors(self.equity_legend, theme)
+        _legend_colors(self.sentiment_legend, theme)
+        self.future_lo.setPen(pg.mkPen(theme.future_band))
+        self.future_hi.setPen(pg.mkPen(theme.future_band))
+        self.future_band.setBrush(pg.mkBrush(theme.future_band))
         self.resid_curve.setPen(pg.mkPen(theme.residual, width=1.2))
         self.resid_zero.setPen(pg.mkPen(theme.muted, style=Qt.PenStyle.DashLine))
         cross = pg.mkPen(theme.crosshair, style=Qt.PenStyle.DotLine)

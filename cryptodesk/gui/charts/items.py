@@ -206,7 +206,9 @@ class GapsItem(pg.GraphicsObject):
         super().__init__()
         self._x0 = np.array([])
         self._x1 = np.array([])
+        self._level = np.array([], dtype=np.int64)
         self._brush = pg.mkBrush(color)
+        self._brushes: list[object] = []
         self._bounds = QRectF()
 
     def set_color(self, color: str) -> None:
@@ -250,6 +252,30 @@ class GapsItem(pg.GraphicsObject):
         sel = (self._x1 >= view.left()) & (self._x0 <= view.right())
         px = abs(p.deviceTransform().m11()) or 1.0
         min_w = 3.0 / px  # at least 3 px wide, or a one-bar gap vanishes when zoomed out
-        for a, b in zip(self._x0[sel][:2000], self._x1[sel][:2000], strict=True):
+        levels = self._level[sel][:2000] if self._level.size == self._x0.size else None
+        for i, (a, b) in enumerate(zip(self._x0[sel][:2000], self._x1[sel][:2000], strict=True)):
+            if levels is not None and self._brushes:
+                p.setBrush(self._brushes[min(int(levels[i]), len(self._brushes)) - 1])
             w = max(b - a, min_w)
             p.drawRect(QRectF(a - (w - (b - a)) / 2, view.top(), w, view.height()))
+
+
+class RegimeItem(GapsItem):
+    """Shaded spans of the calmer-than-turbulent regimes: level 1 light, the top level darker."""
+
+    def __init__(self, color: str = "#7c3aed22") -> None:
+        super().__init__(color)
+        self.set_color(color)
+
+    def set_color(self, color: str) -> None:
+        base = pg.mkColor(color)  # "#RRGGBBAA" (QColor would read "#AARRGGBB")
+        self._brushes = []
+        for k in (1, 2, 3):
+            c = QColor(base)
+            c.setAlpha(min(255, base.alpha() * k))
+            self._brushes.append(pg.mkBrush(c))
+        super().set_color(color)
+
+    def set_spans(self, x0: np.ndarray, x1: np.ndarray, level: np.ndarray) -> None:
+        self._level = np.asarray(level, dtype=np.int64)
+        self.set_gaps(x0, x1)

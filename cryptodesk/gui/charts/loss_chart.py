@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QWidget
 
 from cryptodesk.gui.theme import LIGHT, Theme
@@ -12,6 +12,8 @@ from cryptodesk.gui.theme import LIGHT, Theme
 
 class LossChart(pg.PlotWidget):
     """Two curves drawn from growing buffers; redrawn by the owner's throttled timer."""
+
+    exported = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -25,11 +27,15 @@ class LossChart(pg.PlotWidget):
         self.naive = self.plot([], [], name="naive on validation")
         for curve in (self.train, self.val):
             curve.setClipToView(True)
-        self.placeholder = pg.TextItem("Loss curves appear here for models that train in epochs",
+        self.placeholder = pg.TextItem("Loss curves appear here\nfor models that train in epochs",
                                        anchor=(0.5, 0.5))
         self.addItem(self.placeholder, ignoreBounds=True)
         self.placeholder.setPos(0.5, 0.5)
         self.getPlotItem().vb.setRange(xRange=(0, 1), yRange=(0, 1))
+        from cryptodesk.gui.charts.export import install_export_menu
+
+        self.export_click = install_export_menu(self, self.getPlotItem(), "loss-chart",
+                                                self.exported.emit)
         self.apply_theme(LIGHT)
 
     def set_losses(self, title: str, epochs: np.ndarray, train: np.ndarray,

@@ -14,6 +14,7 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QStackedWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -44,6 +46,17 @@ DESCRIPTIONS = {
     "cnn_gru": "CNN + stacked GRU (PyTorch).",
     "transformer": "Transformer encoder (PyTorch).",
 }
+# The heavy library each model's module imports (anything not listed and not light is a torch
+# net from the torch catalogue).
+LIGHT_MODELS = ("naive", "drift")
+LIBRARIES = {"arima": "SciPy", "lightgbm": "LightGBM"}
+
+
+def library_of(name: str) -> str:
+    """The heavy library model ``name`` needs ("" for the baselines)."""
+    if name in LIGHT_MODELS:
+        return ""
+    return LIBRARIES.get(name, "PyTorch")
 
 
 class TrainingPanel(QWidget):
@@ -53,6 +66,9 @@ class TrainingPanel(QWidget):
     cancel_requested = Signal()
     error = Signal(str, str, str)
     form_ready = Signal(str)
+    library_loading = Signal(str)  # "Loading PyTorch…" while a model library imports; "" done
+    dataset_changed = Signal(object)  # a sentiment dataset name, or None
+    datasets_listed = Signal(list)
     wf_ready = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -112,6 +128,36 @@ class TrainingPanel(QWidget):
         wl.addWidget(self.wf_loading)
         wl.addWidget(self.wf1_button, 0, Qt.AlignmentFlag.AlignLeft)
 
+        # external features: a sentiment dataset joined into the candles of the run
+        self.dataset_combo = QComboBox()
+        self.dataset_combo.setObjectName("datasetCombo")
+        self.dataset_combo.addItem("(none)", None)
+        self.dataset_combo.setToolTip(
+            "Join a scored sentiment dataset into the candles (causally: bar t sees texts "
+            "stamped before its close) and add its columns to the external features of "
+            "feature-using models (LightGBM; the nets, ARIMA and the baselines read prices only)")
+        self.dataset_combo.currentIndexChanged.connect(self._on_dataset)
+        self.dataset_refresh = QToolButton()
+        self.dataset_refresh.setText("⟳")
+        self.dataset_refresh.setToolTip("Reload the list of sentiment datasets")
+        self.dataset_refresh.clicked.connect(self.refresh_datasets)
+        self.dataset_note = QLabel("Import texts with 'cryptodesk sentiment import', then "
+                                   "score them, to use them here.")
+        self.dataset_note.setWordWrap(True)
+        self.dataset_note.setObjectName("datasetNote")
+        ext_box = QGroupBox("External features")
+        el = QVBoxLayout(ext_box)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Sentiment"))
+        row.addWidget(self.dataset_combo, 1)
+        row.addWidget(self.dataset_refresh)
+        el.addLayout(row)
+        el.addWidget(self.dataset_note)
+        self.ext_runner = TaskRunner("sentiment datasets", self)
+        self.ext_runner.finished.connect(self._on_datasets)
+        self.ext_runner.failed.connect(
+            lambda m, d: self.error.emit("Cannot list the sentiment datasets", m, d))
+
         inner = QWidget()
         il = QVBoxLayout(inner)
         il.setContentsMargins(0, 0, 0, 0)
@@ -121,6 +167,7 @@ class TrainingPanel(QWidget):
         il.addWidget(models_box)
         il.addWidget(params_box)
         il.addWidget(wf_box)
+        il.addWidget(ext_box)
         il.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -160,6 +207,7 @@ class TrainingPanel(QWidget):
 
     def _start_loading(self) -> None:
         self.wf_runner.start(_walk_forward_spec_class, "walk-forward settings")
+        self.refresh_datasets()
         if self.models.count() and self.models.currentItem() is None:
             self.models.setCurrentRow(0)
 
@@ -223,6 +271,13 @@ class TrainingPanel(QWidget):
             if not self._pending:
                 return
             name = sorted(self._pending)[0]
+        lib = library_of(name)
+        if lib:
+            text = f"Loading {lib}…"
+            self.loading.setText(f"Loading {lib} for {name} (first use takes a few seconds)…")
+        else:
+            text = ""
+        self.library_loading.emit(text)
         self.info_runner.start(lambda ctx: work.model_info(name, ctx), f"model {name}")
 
     def _on_info(self, info: work.ModelInfo) -> None:
@@ -236,6 +291,8 @@ class TrainingPanel(QWidget):
         if current is not None and current.data(NAME_ROLE) == info.name:
             self.stack.setCurrentWidget(form)
         self.form_ready.emit(info.name)
+        if not self._pending:
+            self.library_loading.emit("")
         self._load_next()
 
     def _on_info_failed(self, message: str, details: str) -> None:
@@ -243,6 +300,8 @@ class TrainingPanel(QWidget):
         self._pending.discard(label)
         self.loading.setText(f"Cannot load {label}: {message.splitlines()[0][:160]}")
         self.error.emit(f"Cannot load model {label}", message, details)
+        if not self._pending:
+            self.library_loading.emit("")
         self._load_next()
 
     def _on_advanced(self, show: bool) -> None:
@@ -259,6 +318,46 @@ class TrainingPanel(QWidget):
             form = self._forms.get(name)
             out.append((name, form.config().to_dict() if form is not None else {}))
         return out
+
+    # ---------------------------------------------------------------- external features
+    def refresh_datasets(self) -> None:
+        self.ext_runner.start(work.list_datasets, "sentiment datasets")
+
+    def dataset(self) -> str | None:
+        """The picked sentiment dataset (None: no external features)."""
+        return self.dataset_combo.currentData()
+
+    def set_dataset(self, name: str | None) -> bool:
+        i = self.dataset_combo.findData(name)
+        if i < 0:
+            return False
+        self.dataset_combo.setCurrentIndex(i)
+        return True
+
+    def _on_datasets(self, choices: list) -> None:
+        keep = self.dataset()
+        self.dataset_combo.blockSignals(True)
+        self.dataset_combo.clear()
+        self.dataset_combo.addItem("(none)", None)
+        model = self.dataset_combo.model()
+        for c in choices:
+            span = f", {c.first} → {c.last}" if c.first else ""
+            text = f"{c.name} ({c.rows:,} texts{span})" if c.scored else \
+                f"{c.name} (not scored yet)"
+            self.dataset_combo.addItem(text, c.name)
+            if not c.scored:
+                model.item(self.dataset_combo.count() - 1).setEnabled(False)
+        i = self.dataset_combo.findData(keep)
+        self.dataset_combo.setCurrentIndex(max(i, 0))
+        self.dataset_combo.blockSignals(False)
+        usable = sum(1 for c in choices if c.scored)
+        self.dataset_note.setVisible(usable == 0)
+        if keep is not None and i < 0:
+            self.dataset_changed.emit(None)
+        self.datasets_listed.emit(choices)
+
+    def _on_dataset(self, _index: int) -> None:
+        self.dataset_changed.emit(self.dataset())
 
     # ---------------------------------------------------------------- walk-forward
     def set_timeframe(self, timeframe: str) -> None:

@@ -1,0 +1,362 @@
+"""The model library panel: saved bundles, their details, rename/delete/export/import, and
+"Forecast now" on the loaded series.
+
+Every library operation (listing, renaming, deleting, zipping, loading a model and forecasting)
+runs on the panel's one :class:`~cryptodesk.gui.tasks.TaskRunner`; a new request supersedes the
+one before. Damaged bundles are listed with their error (they can be seen and deleted).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMenu,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QToolButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cryptodesk.gui import work
+from cryptodesk.gui.tasks import TaskRunner
+
+ID_ROLE = Qt.ItemDataRole.UserRole + 11
+COLUMNS = ("Label", "Kind", "Symbol", "TF", "Saved", "RMSE", "Theil's U")
+
+
+def _metric(info: Any, key: str) -> str:
+    value = (info.metrics or {}).get(key)
+    if value is None:
+        return "—"
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return "—"
+    if not math.isfinite(v):
+        return "—"
+    return f"{v:.4f}" if key == "theils_u" else f"{v:,.4g}"
+
+
+def manifest_summary(info: Any) -> str:
+    """The details text of one bundle (a damaged one: its error)."""
+    if info.error:
+        return f"{info.id}\n\nDAMAGED: {info.error}\n\nFolder: {info.path}\nIt can only be deleted."
+    m = info.manifest
+    model = m.get("model", {})
+    data = m.get("data", {})
+    window = m.get("training_window", {})
+    metrics = {k: v for k, v in (m.get("metrics") or {}).items()
+               if k in ("n", "mae", "rmse", "mape", "directional_accuracy", "theils_u",
+                        "dm_p_value")}
+    rows = window.get("rows")
+    span = f"{str(window.get('start', ''))[:10]} → {str(window.get('end', ''))[:10]}"
+    target = m.get("target") or {}
+    lines = [
+        f"{info.label}  ({info.id})",
+        f"Model: {model.get('kind')}    saved {info.created[:19].replace('T', ' ')} UTC",
+        f"Data: {data.get('symbol')} {data.get('timeframe')} ({data.get('source')}"
+        f"{', SYNTHETIC' if data.get('synthetic') else ''}), "
+        f"{rows:,} bars {span}" if isinstance(rows, int) else f"Data: {data}",
+        f"Target: {target.get('horizon', '?')}-bar-ahead {target.get('kind', '?')}",
+        f"Seed: {m.get('seed')}    app {m.get('app_version')}",
+    ]
+    if m.get("external_columns"):
+        lines.append("External columns: " + ", ".join(m["external_columns"]))
+    lines.append("Out-of-sample metrics: " + (", ".join(
+        f"{k} {v:.4g}" if isinstance(v, (int, float)) and v is not None else f"{k} {v}"
+        for k, v in metrics.items()) or "none recorded"))
+    libs = m.get("libraries") or {}
+    lines.append("Libraries: " + ", ".join(f"{k} {v}" for k, v in libs.items()))
+    lines.append("")
+    lines.append("Config: " + json.dumps(model.get("config"), default=str))
+    lines.append(f"Folder: {info.path}")
+    return "\n".join(lines)
+
+
+class LibraryPanel(QWidget):
+    """Signals: ``forecast_requested(bundle id)``, ``forecast_ready(BundleForecast)``,
+    ``listed(LibraryListing)``, ``status(str)``, ``error(title, message, details)``; and the
+    buttons' requests the window answers with dialogs: ``rename_requested(id)``,
+    ``delete_requested(id)``, ``export_requested(id)``, ``import_requested()``."""
+
+    forecast_requested = Signal(str)
+    forecast_ready = Signal(object)
+    listed = Signal(object)
+    rename_requested = Signal(str)
+    delete_requested = Signal(str)
+    export_requested = Signal(str)
+    import_requested = Signal()
+    status = Signal(str)
+    error = Signal(str, str, str)
+
+    def __init__(self, root: Path | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.root = root
+        self.bundles: list[Any] = []
+        self.runner = TaskRunner("model library", self)
+        self._on_done: Any = None
+        self.runner.finished.connect(lambda result: self._on_done(result))
+        self.runner.failed.connect(self._on_failed)
+        self.runner.cancelled.connect(lambda: self._say("Cancelled."))
+        self.runner.progress.connect(lambda _f, m, _e: m and self.message.setText(m))
+
+        self.tree = QTreeWidget()
+        self.tree.setObjectName("libraryTree")
+        self.tree.setHeaderLabels(list(COLUMNS))
+        self.tree.setRootIsDecorated(False)
+        self.tree.setUniformRowHeights(True)
+        self.tree.setAlternatingRowColors(True)
+        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        head = self.tree.header()
+        head.setStretchLastSection(False)
+        head.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        head.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.tree.itemSelectionChanged.connect(self._on_pick)
+        self.tree.itemDoubleClicked.connect(lambda *_: self._request_forecast())
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(self._context_menu)
+
+        self.forecast_button = QPushButton("Forecast now")
+        self.forecast_button.setToolTip("Load the model and forecast after the last bar of the "
+                                        "loaded series (double-click does the same)")
+        self.horizon = QSpinBox()
+        self.horizon.setRange(1, 500)
+        self.horizon.setValue(10)
+        self.horizon.setPrefix("h = ")
+        self.horizon.setToolTip("Forecast horizon (bars)")
+        self.rename_button = QPushButton("Rename…")
+        self.delete_button = QPushButton("Delete…")
+        self.export_button = QPushButton("Export zip…")
+        self.import_button = QPushButton("Import zip…")
+        self.refresh_button = QToolButton()
+        self.refresh_button.setText("⟳")
+        self.refresh_button.setToolTip("Reload the list of saved models")
+        self.forecast_button.clicked.connect(self._request_forecast)
+        self.rename_button.clicked.connect(lambda: self._emit_for_selected(self.rename_requested))
+        self.delete_button.clicked.connect(lambda: self._emit_for_selected(self.delete_requested))
+        self.export_button.clicked.connect(lambda: self._emit_for_selected(self.export_requested))
+        self.import_button.clicked.connect(self.import_requested)
+        self.refresh_button.clicked.connect(lambda: self.refresh())
+        row1 = QHBoxLayout()
+        row1.addWidget(self.forecast_button)
+        row1.addWidget(self.horizon)
+        row1.addSpacing(12)
+        for b in (self.rename_button, self.delete_button, self.export_button, self.import_button):
+            row1.addWidget(b)
+        row1.addStretch(1)
+        row1.addWidget(self.refresh_button)
+
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+        self.details = QPlainTextEdit()
+        self.details.setReadOnly(True)
+        self.details.setPlaceholderText("Details of the selected model appear here. Save a model "
+                                        "from the results table (right-click a row).")
+        self.forecast_table = QTableWidget(0, 5)
+        self.forecast_table.setHorizontalHeaderLabels(["Time (UTC)", "Forecast", "Low (10 %)",
+                                                       "High (90 %)", "P(up)"])
+        self.forecast_table.verticalHeader().setVisible(False)
+        self.forecast_table.verticalHeader().setDefaultSectionSize(20)
+        self.forecast_table.horizontalHeader().setSectionResizeMode(
+            QHeaderView.ResizeMode.ResizeToContents)
+        self.forecast_table.horizontalHeader().setStretchLastSection(True)
+        self.forecast_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.details, "Details")
+        self.tabs.addTab(self.forecast_table, "Forecast")
+
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.tree)
+        split.addWidget(self.tabs)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        split.setSizes([760, 560])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.setSpacing(3)
+        layout.addLayout(row1)
+        layout.addWidget(split, 1)
+        layout.addWidget(self.message)
+        self._update_buttons()
+
+    # ---------------------------------------------------------------- jobs
+    def refresh(self, select: str | None = None) -> None:
+        root = self.root
+        self._start(lambda ctx: work.list_bundles(ctx, "", select, root), "Listing saved models",
+                    self._on_listed)
+
+    def rename(self, ref: str, label: str) -> None:
+        root = self.root
+        self._start(lambda ctx: work.rename_bundle(ref, label, ctx, root), f"Renaming {ref}",
+                    self._on_listed)
+
+    def delete(self, ref: str) -> None:
+        root = self.root
+        self._start(lambda ctx: work.delete_bundle(ref, ctx, root), f"Deleting {ref}",
+                    self._on_listed)
+
+    def export_zip(self, ref: str, out: Path) -> None:
+        root = self.root
+        self._start(lambda ctx: work.export_bundle(ref, Path(out), ctx, root),
+                    f"Exporting {ref}", self._on_listed)
+
+    def import_zip(self, path: Path) -> None:
+        root = self.root
+        self._start(lambda ctx: work.import_bundle(Path(path), ctx, root),
+                    f"Importing {Path(path).name}", self._on_listed)
+
+    def forecast(self, ref: str, candles: Any, horizon: int | None = None) -> None:
+        """Load bundle ``ref`` and forecast after the last bar of ``candles`` (a worker job)."""
+        root, h = self.root, int(horizon or self.horizon.value())
+        self._start(lambda ctx: work.forecast_bundle(ref, candles, h, ctx, root),
+                    f"Forecasting with {ref}", self._on_forecast)
+
+    # ---------------------------------------------------------------- selection
+    def selected_id(self) -> str | None:
+        items = self.tree.selectedItems()
+        return items[0].data(0, ID_ROLE) if items else None
+
+    def selected_info(self) -> Any:
+        ref = self.selected_id()
+        return next((b for b in self.bundles if b.id == ref), None)
+
+    def select(self, ref: str) -> None:
+        for i in range(self.tree.topLevelItemCount()):
+            item = self.tree.topLevelItem(i)
+            if item.data(0, ID_ROLE) == ref:
+                self.tree.setCurrentItem(item)
+                item.setSelected(True)
+                return
+
+    # ---------------------------------------------------------------- plumbing
+    def _start(self, fn: Any, label: str, on_done: Any) -> None:
+        self._on_done = on_done
+        self._say(label + "…")
+        self.runner.start(fn, label)
+
+    def _say(self, text: str) -> None:
+        self.message.setText(text)
+        self.status.emit(text)
+
+    def _on_failed(self, message: str, details: str) -> None:
+        self._say("Failed: " + message.splitlines()[0][:200])
+        self.error.emit(f"{self.runner.label} failed", message, details)
+
+    def _emit_for_selected(self, signal: Any) -> None:
+        ref = self.selected_id()
+        if ref:
+            signal.emit(ref)
+
+    def _request_forecast(self) -> None:
+        info = self.selected_info()
+        if info is not None and info.ok:
+            self.forecast_requested.emit(info.id)
+
+    def _on_listed(self, listing: work.LibraryListing) -> None:
+        keep = listing.select or self.selected_id()
+        self.bundles = list(listing.bundles)
+        self.tree.blockSignals(True)
+        self.tree.clear()
+        pick = None
+        for info in self.bundles:
+            if info.error:
+                text = info.error if info.error.startswith(info.id) else f"{info.id}: {info.error}"
+                cells = [text, "damaged", "", "", "", "", ""]
+            else:
+                cells = [info.label, info.kind, info.symbol, info.timeframe,
+                         info.created[:16].replace("T", " "), _metric(info, "rmse"),
+                         _metric(info, "theils_u")]
+            item = QTreeWidgetItem(cells)
+            item.setData(0, ID_ROLE, info.id)
+            for col in (5, 6):
+                item.setTextAlignment(col, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            if info.error:
+                for col in range(len(COLUMNS)):
+                    item.setForeground(col, QColor("#dc2626"))
+                    item.setToolTip(col, f"Damaged: {info.error}")
+            else:
+                item.setToolTip(0, info.id)
+            self.tree.addTopLevelItem(item)
+            if info.id == keep:
+                pick = item
+        if pick is not None:
+            pick.setSelected(True)
+            self.tree.setCurrentItem(pick)
+        self.tree.blockSignals(False)
+        self._on_pick()
+        damaged = sum(1 for b in self.bundles if b.error)
+        text = f"{len(self.bundles)} saved model{'s' if len(self.bundles) != 1 else ''}"
+        if damaged:
+            text += f" ({damaged} damaged)"
+        self._say(f"{listing.note}; {text}" if listing.note else text)
+        self.listed.emit(listing)
+
+    def _on_pick(self) -> None:
+        info = self.selected_info()
+        self.details.setPlainText(manifest_summary(info) if info is not None else "")
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        info = self.selected_info()
+        ok = info is not None and info.ok
+        for b in (self.forecast_button, self.rename_button, self.export_button):
+            b.setEnabled(ok)
+        self.delete_button.setEnabled(info is not None)
+
+    def _on_forecast(self, fc: work.BundleForecast) -> None:
+        table = fc.table
+        self.forecast_table.setRowCount(len(table))
+        for r, row in enumerate(table.itertuples(index=False)):
+            cells = [str(row.timestamp)[:19], row.forecast, row.lower, row.upper, row.p_up]
+            for c, value in enumerate(cells):
+                if isinstance(value, float):
+                    text = "—" if not math.isfinite(value) else (
+                        f"{value:.3f}" if c == 4 else f"{value:,.2f}")
+                else:
+                    text = str(value)
+                cell = QTableWidgetItem(text)
+                if c:
+                    cell.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.forecast_table.setItem(r, c, cell)
+        self.tabs.setCurrentWidget(self.forecast_table)
+        note = f" ({'; '.join(fc.notes)})" if fc.notes else ""
+        self._say(f"{fc.label}: {len(table)}-bar forecast from the last bar{note}")
+        self.forecast_ready.emit(fc)
+
+    def _context_menu(self, pos: Any) -> None:
+        item = self.tree.itemAt(pos)
+        if item is None:
+            return
+        self.tree.setCurrentItem(item)
+        menu = QMenu(self)
+        for text, slot, enabled in (
+            ("Forecast now", self._request_forecast, self.forecast_button.isEnabled()),
+            ("Rename…", lambda: self._emit_for_selected(self.rename_requested),
+             self.rename_button.isEnabled()),
+            ("Export zip…", lambda: self._emit_for_selected(self.export_requested),
+             self.export_button.isEnabled()),
+            ("Delete…", lambda: self._emit_for_selected(self.delete_requested), True),
+        ):
+            act = QAction(text, menu)
+            act.setEnabled(enabled)
+            act.triggered.connect(slot)
+            menu.addAction(act)
+        menu.popup(self.tree.viewport().mapToGlobal(pos))
