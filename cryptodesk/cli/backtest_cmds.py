@@ -62,6 +62,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     out = p.add_argument_group("output")
     out.add_argument("--json", type=Path, metavar="OUT.json", help="write the full report")
     out.add_argument("--export", type=Path, metavar="FORECASTS.csv", help="write every forecast")
+    out.add_argument("--metrics", type=Path, metavar="METRICS.csv",
+                     help="write the leaderboard (one row per model) as CSV")
     out.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--list-models", action="store_true",
                    help="list the models and their settings, then exit")
@@ -112,6 +114,11 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     if args.export:
         write_forecasts_csv(report, args.export)
         print(f"forecasts: {args.export}")
+    if args.metrics:
+        from cryptodesk.io.exports import write_metrics_csv
+
+        write_metrics_csv(report.metrics, args.metrics, order=report.ranking())
+        print(f"metrics: {args.metrics}")
     return 0
 
 

@@ -362,25 +362,22 @@ def backtest(candles: pd.DataFrame, runs: list[tuple[str, dict[str, Any]]], spec
 
 
 def export_results(outcome: BacktestOutcome, path: Path, ctx: TaskContext) -> list[Path]:
-    """Write the forecasts CSV at ``path`` and the JSON report beside it; return both paths."""
+    """Write the forecasts CSV at ``path``, the metrics CSV (``<name>.metrics.csv``) and the
+    JSON report beside it, with the same writers as ``cryptodesk backtest``; return the paths."""
     import json
 
-    import pandas as pd
-
     from cryptodesk.atomic import write_text_atomic
-    from cryptodesk.io.csv_export import write_frame_csv
+    from cryptodesk.io.exports import write_forecasts_csv, write_metrics_csv
 
     path = Path(path)
     ctx.progress(None, f"writing {path.name}")
-    table = outcome.report.forecasts_table()
-    table = table.assign(
-        timestamp=pd.DatetimeIndex(table["timestamp"]).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        origin=pd.DatetimeIndex(table["origin"]).strftime("%Y-%m-%dT%H:%M:%SZ"),
-    )
-    write_frame_csv(table, path)
+    report = outcome.report
+    write_forecasts_csv(report.forecasts_table(), path)
+    metrics_path = path.with_name(f"{path.stem}.metrics.csv")
+    write_metrics_csv(report.metrics, metrics_path, order=report.ranking())
     json_path = path.with_suffix(".json")
-    write_text_atomic(json_path, json.dumps(outcome.report.to_json(), indent=2, default=str))
-    return [path, json_path]
+    write_text_atomic(json_path, json.dumps(report.to_json(), indent=2, default=str))
+    return [path, metrics_path, json_path]
 
 
 # --------------------------------------------------------------------------- model library

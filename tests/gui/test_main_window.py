@@ -90,6 +90,8 @@ def test_end_to_end_backtest_fills_results(window, qtbot, tmp_path: Path) -> Non
         window.export_results(target)
     assert target.exists() and target.with_suffix(".json").exists()
     assert "drift" in target.read_text()
+    metrics = (tmp_path / "fc.metrics.csv").read_text().splitlines()
+    assert metrics[0].startswith("model,n,mae,rmse") and len(metrics) == 3  # naive, drift
 
 
 def test_cancel_mid_run(window, qtbot) -> None:

@@ -107,7 +107,7 @@ def test_backtest_with_strategy_adds_trading_monitoring_and_equity(
         "backtest", "--csv", str(yahoo_csv), "--symbol", "TEST-USD", "--models", "drift",
         "--test-size", "60", "--refit-every", "30", "--quiet", "--strategy", "sign",
         "--fee-bps", "10", "--slippage-bps", "5", "--json", str(out_json), "--equity", str(equity),
-        "--export", str(forecasts),
+        "--export", str(forecasts), "--metrics", str(tmp_path / "m.csv"),
     ])
     assert code == 0
     text = capsys.readouterr().out
@@ -121,3 +121,6 @@ def test_backtest_with_strategy_adds_trading_monitoring_and_equity(
     f = pd.read_csv(forecasts)
     assert list(f.columns) == ["timestamp", "symbol", "model", "horizon", "forecast", "lower",
                                "upper", "p_up", "actual", "origin"]
+    m = pd.read_csv(tmp_path / "m.csv")
+    assert list(m.model) == ["drift", "naive"] or list(m.model) == ["naive", "drift"]
+    assert {"rmse", "theils_u", "dm_p_value"} <= set(m.columns)
