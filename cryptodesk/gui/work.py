@@ -565,7 +565,10 @@ def add_external(runs: list[tuple[str, dict[str, Any]]],
     for name, config in runs:
         config = dict(config)
         params = {p.name for p in config_class(name).params()}
-        if getattr(model_class(name).capabilities, "uses_features", False) and "features" in params:
+        if "external" in params and "features" not in params:  # the nets: a plain column list
+            external = list(config.get("external") or [])
+            config["external"] = external + [c for c in columns if c not in external]
+        elif getattr(model_class(name).capabilities, "uses_features", False) and "features" in params:
             if "features" not in config:
                 config = {**config_class(name)().to_dict(), **config}
             features = dict(config.get("features") or {})
@@ -574,6 +577,11 @@ def add_external(runs: list[tuple[str, dict[str, Any]]],
             config["features"] = features
         out.append((name, config))
     return out
+
+
+def _external_of(config: dict[str, Any]) -> list[str]:
+    """External columns a run's config feeds its model (feature spec or the nets' list)."""
+    return list((config.get("features") or {}).get("external", []) or config.get("external") or [])
 
 
 def run_training(candles: pd.DataFrame, runs: list[tuple[str, dict[str, Any]]], spec: Any,
@@ -587,9 +595,8 @@ def run_training(candles: pd.DataFrame, runs: list[tuple[str, dict[str, Any]]], 
         runs = add_external(runs, cols)
         ctx.check_cancelled()
     outcome = backtest(candles, runs, spec, seed, ctx)
-    outcome.external_models = [n for n, c in runs if "features" in c and dataset
-                               and any(x.startswith("sent_") for x in
-                                       (c["features"] or {}).get("external", []))]
+    outcome.external_models = [n for n, c in runs if dataset and any(
+        x.startswith("sent_") for x in _external_of(c))]
     outcome.candles = candles
     outcome.configs = {name: dict(config) for name, config in runs}
     outcome.dataset = dataset

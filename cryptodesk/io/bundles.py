@@ -121,7 +121,9 @@ def build_manifest(
         "model": {"kind": model.name, "config": config,
                   "capabilities": model.capabilities.to_dict()},
         "feature_spec": features,
-        "external_columns": list((features or {}).get("external", []) or []),
+        "external_columns": list((features or {}).get("external", [])
+                                 or (config.get("external") if isinstance(config, dict) else None)
+                                 or []),
         # How those columns were made (sentiment datasets, imported series), so forecasting
         # later can rebuild them the same way (cryptodesk.sentiment.features.rebuild_external).
         "external_sources": _jsonable(train.attrs.get("external_sources") or {}),

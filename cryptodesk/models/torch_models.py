@@ -77,6 +77,11 @@ class TorchConfig(ModelConfig):
         help="'close': the log return of each bar; 'ohlcv': also high/low range, candle body "
              "and log volume change.",
     )
+    external: tuple[str, ...] = param(
+        (), label="External columns",
+        help="Extra numeric columns of the candle frame (sentiment, on-chain series joined "
+             "as-of) fed to the net beside the price inputs, scaled on the training window.",
+    )
     target: Literal["returns", "price"] = param(
         "returns", label="Target",
         help="'returns': next-step log returns (recommended). 'price': the raw price level, as "
@@ -241,7 +246,7 @@ class TorchForecaster(Forecaster):
     # ------------------------------------------------------------------ data
     def _inputs(self, frame: pd.DataFrame) -> np.ndarray:
         """Raw ``(n, f)`` inputs of each row (row t uses rows t-1 and t only)."""
-        return make_inputs(frame, self.config.inputs, self.config.target)
+        return make_inputs(frame, self.config.inputs, self.config.target, self.config.external)
 
     def _fit(self, train: pd.DataFrame, ctx: TaskContext, horizon: int) -> None:
         cfg = self.config
@@ -450,13 +455,19 @@ class TransformerForecaster(TorchForecaster):
 
 
 # ---------------------------------------------------------------------- helpers
-def make_inputs(frame: pd.DataFrame, inputs: str, target: str) -> np.ndarray:
+def make_inputs(
+    frame: pd.DataFrame, inputs: str, target: str, external: tuple[str, ...] = ()
+) -> np.ndarray:
     """Raw input columns per row; row t depends on rows t-1 and t only (causal, local).
 
     Returns mode: log return (and for ``ohlcv`` log(high/low), log(close/open), the change of
     log(1 + volume)). Price mode: the close level (and for ``ohlcv`` open, high, low, log(1 +
-    volume)), as tutorials feed them.
+    volume)), as tutorials feed them. ``external`` columns (already joined causally, e.g. by
+    :func:`cryptodesk.sentiment.aggregate.sentiment_features`) follow as they are.
     """
+    missing = [c for c in external if c not in frame.columns]
+    if missing:
+        raise ModelError(f"the data lack the external column(s) {', '.join(missing)}")
     close = frame["close"].to_numpy(dtype=np.float64)
     cols: list[np.ndarray] = []
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -476,6 +487,7 @@ def make_inputs(frame: pd.DataFrame, inputs: str, target: str) -> np.ndarray:
                 dv = np.full(close.shape[0], np.nan)
                 dv[1:] = np.diff(lv)
                 cols.append(dv)
+    cols += [frame[c].to_numpy(dtype=np.float64) for c in external]
     out = np.column_stack(cols)
     out[~np.isfinite(out)] = np.nan
     return out

@@ -263,3 +263,26 @@ def test_trains_on_cuda_without_code_changes(candles: pd.DataFrame) -> None:
     cpu = small("cnn_gru", max_epochs=2, device="cpu").fit(candles, horizon=1)
     assert np.all(np.isfinite(model.predict(candles, 1).point))
     assert cpu.trained_on == "cpu"
+
+
+def test_nets_take_external_columns_causally() -> None:
+    """External columns (sentiment, on-chain) feed the nets: the forecast depends on their
+    values in the lookback window, and a missing column is a clear error."""
+    import numpy as np
+
+    from cryptodesk.data.demo import generate_demo
+    from cryptodesk.errors import ModelError
+    from cryptodesk.models.registry import create
+
+    candles = generate_demo("1d", bars=260).copy()
+    candles["ext_signal"] = np.sin(np.arange(len(candles)) / 5.0)
+    model = create("gru", {"lookback": 8, "max_epochs": 2, "hidden": [8], "external": ["ext_signal"],
+                           "batch_size": 32})
+    model.fit(candles.iloc[:200], None, 1)
+    assert model.n_features == 2
+    base = model.predict(candles.iloc[:220], 1).point
+    changed = candles.copy()
+    changed.loc[changed.index[215:220], "ext_signal"] = 5.0  # inside the lookback window
+    assert not np.array_equal(model.predict(changed.iloc[:220], 1).point, base)
+    with pytest.raises(ModelError, match="ext_signal"):
+        model.predict(candles.drop(columns=["ext_signal"]).iloc[:220], 1)

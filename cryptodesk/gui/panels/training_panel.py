@@ -134,8 +134,9 @@ class TrainingPanel(QWidget):
         self.dataset_combo.addItem("(none)", None)
         self.dataset_combo.setToolTip(
             "Join a scored sentiment dataset into the candles (causally: bar t sees texts "
-            "stamped before its close) and add its columns to the external features of "
-            "feature-using models (LightGBM; the nets, ARIMA and the baselines read prices only)")
+            "stamped before its close) and add its columns to the inputs of the models that "
+            "take features (LightGBM and the neural nets; ARIMA and the baselines read prices "
+            "only)")
         self.dataset_combo.currentIndexChanged.connect(self._on_dataset)
         self.dataset_refresh = QToolButton()
         self.dataset_refresh.setText("⟳")
