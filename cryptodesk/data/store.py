@@ -104,7 +104,9 @@ class CandleStore:
 
             root = app_paths().candles
         self.root = Path(root)
-        self._footers: dict[Path, tuple[tuple[int, int, int], tuple[int, int | None, CandleMeta]]] = {}
+        self._footers: dict[
+            Path, tuple[tuple[int, int, int], tuple[int, int | None, CandleMeta, int]]
+        ] = {}
 
     # ----------------------------------------------------------------- locations
     def series_dir(self, key: SeriesKey) -> Path:
@@ -292,20 +294,23 @@ class CandleStore:
         Returns None when the write needs the full merge. Caller holds the series lock.
         """
         main = folder / MAIN
-        absorbed = self._absorbed(folder)
+        main_summary = self._footer_summary(main) if main.exists() else None
+        if main.exists() and main_summary is None:
+            return None  # let the full path read (and report) the file
+        absorbed = main_summary[3] if main_summary else 0
         segments = self._segments(folder)
         live = [s for s in segments if _segment_no(s) > absorbed]
-        files = ([main] if main.exists() else []) + live
+        files = ([main] if main_summary else []) + live
         if not files or len(live) >= MAX_SEGMENTS:
             return None
         rows = 0
         last: int | None = None
         stored_meta: CandleMeta | None = None
         for file in files:
-            summary = self._footer_summary(file)
+            summary = main_summary if file == main else self._footer_summary(file)
             if summary is None:
-                return None  # let the full path read (and report) the file
-            file_rows, file_last, file_meta = summary
+                return None
+            file_rows, file_last, file_meta, _ = summary
             rows += file_rows
             if file_last is not None:
                 last = file_last if last is None else max(last, file_last)
@@ -317,9 +322,10 @@ class CandleStore:
         self._write_file(folder / f"{SEGMENT_PREFIX}{seq:06d}.parquet", new, meta, None)
         return WriteResult(rows, rows + len(new), len(new), 0)
 
-    def _footer_summary(self, file: Path) -> tuple[int, int | None, CandleMeta] | None:
-        """Rows, newest time (ns) and metadata of one file from its footer, cached by the
-        file's identity (inode, mtime, size): files are only ever replaced, never edited."""
+    def _footer_summary(self, file: Path) -> tuple[int, int | None, CandleMeta, int] | None:
+        """Rows, newest time (ns), metadata and absorbed-segment number of one file from its
+        footer, cached by the file's identity (inode, mtime, size): files are only ever
+        replaced, never edited."""
         ident = _file_id(file)
         if ident is None:
             return None
@@ -334,7 +340,8 @@ class CandleStore:
         raw = (footer.metadata or {}).get(META_KEY)
         if raw is None or (file_last is None and footer.num_rows):
             return None
-        summary = (footer.num_rows, file_last, _meta_from_dict(json.loads(raw)))
+        info = json.loads(raw)
+        summary = (footer.num_rows, file_last, _meta_from_dict(info), int(info.get("absorbed", 0)))
         if len(self._footers) > 4096:
             self._footers.clear()
         self._footers[file] = (ident, summary)
