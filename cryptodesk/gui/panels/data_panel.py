@@ -28,13 +28,14 @@ from PySide6.QtWidgets import (
 
 from cryptodesk.gui import work
 from cryptodesk.gui.dialogs import exchange_available
+from cryptodesk.gui.panels._runner import RunnerPanelMixin
 from cryptodesk.gui.table_models import CandleTableModel
 from cryptodesk.gui.tasks import TaskRunner
 
 KEY_ROLE = Qt.ItemDataRole.UserRole + 7
 
 
-class DataPanel(QWidget):
+class DataPanel(RunnerPanelMixin, QWidget):
     """Choose, import and inspect candle series.
 
     Signals: ``series_loaded(LoadedSeries)``, ``status(str)``, ``error(title, message, details)``.
@@ -167,15 +168,6 @@ class DataPanel(QWidget):
         return self.runner.cancel()
 
     # ---------------------------------------------------------------- plumbing
-    def _start(self, fn: Any, label: str, on_done: Any) -> None:
-        self._on_done = on_done
-        self._say(label + "…")
-        self.runner.start(fn, label)
-
-    def _say(self, text: str) -> None:
-        self.message.setText(text)
-        self.status.emit(text)
-
     def _on_progress(self, fraction: float | None, message: str, eta: float | None) -> None:
         if fraction is None:
             self.progress.setRange(0, 0)
@@ -188,10 +180,6 @@ class DataPanel(QWidget):
     def _on_busy(self, busy: bool) -> None:
         self.progress.setVisible(busy)
         self.cancel_button.setVisible(busy)
-
-    def _on_failed(self, message: str, details: str) -> None:
-        self._say("Failed: " + message.splitlines()[0][:200])
-        self.error.emit(f"{self.runner.label} failed", message, details)
 
     def _on_listed(self, listing: work.StoreListing) -> None:
         if isinstance(self._wanted, tuple):  # the default key, spelled as (source, symbol, tf)

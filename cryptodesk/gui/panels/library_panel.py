@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from cryptodesk.gui import work
+from cryptodesk.gui.panels._runner import RunnerPanelMixin
 from cryptodesk.gui.tasks import TaskRunner
 
 ID_ROLE = Qt.ItemDataRole.UserRole + 11
@@ -91,7 +92,7 @@ def manifest_summary(info: Any) -> str:
     return "\n".join(lines)
 
 
-class LibraryPanel(QWidget):
+class LibraryPanel(RunnerPanelMixin, QWidget):
     """Signals: ``forecast_requested(bundle id)``, ``forecast_ready(BundleForecast)``,
     ``listed(LibraryListing)``, ``status(str)``, ``error(title, message, details)``; and the
     buttons' requests the window answers with dialogs: ``rename_requested(id)``,
@@ -247,19 +248,6 @@ class LibraryPanel(QWidget):
                 return
 
     # ---------------------------------------------------------------- plumbing
-    def _start(self, fn: Any, label: str, on_done: Any) -> None:
-        self._on_done = on_done
-        self._say(label + "…")
-        self.runner.start(fn, label)
-
-    def _say(self, text: str) -> None:
-        self.message.setText(text)
-        self.status.emit(text)
-
-    def _on_failed(self, message: str, details: str) -> None:
-        self._say("Failed: " + message.splitlines()[0][:200])
-        self.error.emit(f"{self.runner.label} failed", message, details)
-
     def _emit_for_selected(self, signal: Any) -> None:
         ref = self.selected_id()
         if ref:
