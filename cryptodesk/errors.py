@@ -12,6 +12,10 @@ class CryptoDeskError(Exception):
     """Base class of errors caused by input, data or environment, not by a bug."""
 
 
+class ConfigError(CryptoDeskError):
+    """A settings object (protocol, strategy, run spec...) has an invalid value."""
+
+
 class DataError(CryptoDeskError):
     """Candle data are missing, malformed or do not fit the request."""
 
@@ -31,7 +35,7 @@ class StoreError(DataError):
     """The local candle store cannot satisfy a request (unknown series, unreadable file)."""
 
 
-class SettingsError(CryptoDeskError):
+class SettingsError(ConfigError):
     """A settings value is invalid."""
 
 

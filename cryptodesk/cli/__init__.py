@@ -3,6 +3,7 @@
 Each command group lives in its own module with a ``register(subparsers)`` function, so the
 groups stay small and independent: :mod:`.data_cmds` (store, import, demo),
 :mod:`.exchange_cmds` (``data fetch|exchanges|markets``), :mod:`.backtest_cmds`,
+:mod:`.run_cmds` (``run SPEC.json``),
 :mod:`.models_cmds` (``train``, ``forecast``, ``models ...``), :mod:`.sentiment_cmds`
 (``sentiment ...``, ``series ...``), :mod:`.doctor_cmds`.
 
@@ -22,6 +23,7 @@ from cryptodesk.errors import CryptoDeskError
 from cryptodesk.jobs import Cancelled
 
 log = logging.getLogger("cryptodesk.cli")
+WORKER_FLAG = "--cryptodesk-worker"  # see cryptodesk.app.jobs.pool.worker_command
 
 
 class _Parser(argparse.ArgumentParser):
@@ -35,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
         data_cmds,
         doctor_cmds,
         models_cmds,
+        run_cmds,
         sentiment_cmds,
     )
 
@@ -49,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     data_cmds.register(sub)
     backtest_cmds.register(sub)
+    run_cmds.register(sub)
     models_cmds.register(sub)
     doctor_cmds.register(sub)
     sentiment_cmds.register(sub)
@@ -59,6 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``cryptodesk`` command; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == [WORKER_FLAG]:  # a frozen bundle starting one of its worker processes
+        from cryptodesk.app.jobs.worker import main as worker_main
+
+        return worker_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     from cryptodesk.logs import setup_logging

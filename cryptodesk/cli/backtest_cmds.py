@@ -6,11 +6,13 @@ Examples::
     cryptodesk backtest --symbol BTC/USDT --timeframe 1h --models lightgbm --test-size 720 \\
         --refit-every 168 --horizon 3 --json run.json --export forecasts.csv
     cryptodesk backtest --csv ../shared/data/daily/ETH-USD.csv --symbol ETH-USD --preset wf1
+    cryptodesk backtest --symbol BTC-USD --preset wf1 --models lightgbm --save-spec run.json
     cryptodesk backtest --list-models
 
-Prints a leaderboard (naive always included, sorted by RMSE, with Diebold–Mariano p-values
-against naive); ``--json`` writes the full report (schema in docs/evaluation.md), ``--export``
-every forecast as CSV.
+The flags become a run spec (:mod:`cryptodesk.app.runspec`), executed by the same code as the
+GUI's runs and ``cryptodesk run``. Prints a leaderboard (naive always included, sorted by RMSE,
+with Diebold–Mariano p-values against naive); ``--json`` writes the full report (schema in
+docs/evaluation.md), ``--export`` every forecast as CSV, ``--save-spec`` the run spec.
 """
 
 from __future__ import annotations
@@ -21,17 +23,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cryptodesk.cli.trading_cli import (
-    add_trading_arguments,
-    monitoring_section,
-    trading_section,
-    write_equity_csv,
-)
+from cryptodesk.cli.run_output import add_output_arguments, print_outcome, run_with_console
 from cryptodesk.errors import DataError, ModelError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``backtest`` command."""
+    from cryptodesk.app.defaults import DEFAULT_MODELS
+
     p = sub.add_parser(
         "backtest",
         help="walk-forward backtest of models against the naive forecast",
@@ -44,8 +43,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     src.add_argument("--source", help="pick the source when several are stored")
     src.add_argument("--csv", type=Path, help="read candles from this CSV instead of the store")
     run = p.add_argument_group("protocol")
-    run.add_argument("--models", default="naive,drift,arima,lightgbm",
-                     help="comma-separated model names (default: naive,drift,arima,lightgbm)")
+    run.add_argument("--models", default=",".join(DEFAULT_MODELS),
+                     help=f"comma-separated model names (default: {','.join(DEFAULT_MODELS)})")
     run.add_argument("--preset", help="named protocol, e.g. wf1 (flags below override it)")
     run.add_argument("--test-size", type=int, help="test window: the last N bars")
     run.add_argument("--test-start", help="test window: bars from this date on (instead of a size)")
@@ -55,74 +54,89 @@ def register(sub: argparse._SubParsersAction) -> None:
                      help="refit every K origins; 0 = fit once (default 0)")
     run.add_argument("--window", choices=("expanding", "rolling"), help="training window")
     run.add_argument("--train-size", type=int, help="rolling window length in bars")
-    run.add_argument("--seed", type=int, default=0, help="seed for stochastic models (default 0)")
+    run.add_argument("--seed", type=int,
+                     help="seed for stochastic models (default: the settings' seed, as in the app)")
     run.add_argument("--set", action="append", default=[], metavar="MODEL.KEY=VALUE",
                      help="model setting, e.g. lightgbm.n_estimators=300 (value parsed as JSON "
                           "when it can be); repeatable")
-    out = p.add_argument_group("output")
-    out.add_argument("--json", type=Path, metavar="OUT.json", help="write the full report")
-    out.add_argument("--export", type=Path, metavar="FORECASTS.csv", help="write every forecast")
-    out.add_argument("--metrics", type=Path, metavar="METRICS.csv",
-                     help="write the leaderboard (one row per model) as CSV")
-    out.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_output_arguments(p)
+    p.add_argument("--save-spec", type=Path, metavar="RUN.json",
+                   help="write the run spec (replay it with 'cryptodesk run RUN.json')")
     p.add_argument("--list-models", action="store_true",
                    help="list the models and their settings, then exit")
     add_trading_arguments(p)
     p.set_defaults(func=cmd_backtest)
 
 
+def add_trading_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``trading`` option group (all optional; nothing trades without --strategy)."""
+    g = parser.add_argument_group(
+        "trading", "turn the out-of-sample forecasts into positions (decided at the close of "
+                   "bar t, filled at the open of t+1) and compare with buy-and-hold")
+    g.add_argument("--strategy", metavar="RULE",
+                   help="sign | prob[:0.55|:auto] | hurdle[:BPS|:auto] (auto = threshold tuned "
+                        "on earlier folds only)")
+    g.add_argument("--long-short", action="store_true",
+                   help="go short on a down signal (default: long/flat)")
+    g.add_argument("--sizing", default="fixed:1", metavar="fixed:F|voltarget:V",
+                   help="fixed fraction of equity, or annual volatility target from the model's "
+                        "interval (realised volatility without one); default fixed:1")
+    g.add_argument("--max-leverage", type=float, default=1.0,
+                   help="cap on |position| with voltarget (default 1)")
+    g.add_argument("--fee-bps", type=float, default=10.0, help="fee per fill, bps (default 10)")
+    g.add_argument("--slippage-bps", type=float, default=5.0,
+                   help="slippage per fill, bps (default 5)")
+    g.add_argument("--funding-bps", type=float, default=0.0,
+                   help="funding cost of a short, bps per bar held (default 0)")
+    g.add_argument("--regimes", choices=("vol", "markov", "none"), default="vol",
+                   help="split metrics by regime: volatility terciles (default), 2-state "
+                        "Markov switching, or none")
+    g.add_argument("--monitor-window", type=int, default=50, metavar="N",
+                   help="rolling window of forecasts for monitoring (default 50)")
+    g.add_argument("--monitor-k", type=int, default=20, metavar="K",
+                   help="flag a model whose rolling Theil's U stays above 1 for K forecasts "
+                        "(default 20)")
+
+
 def cmd_backtest(args: argparse.Namespace) -> int:
     """Run the backtest described by ``args``; returns the exit code."""
     if args.list_models:
         return _list_models()
-    from cryptodesk.cli.progress import console_context
-    from cryptodesk.evaluation.backtest import ModelRun, run_backtest
-    from cryptodesk.evaluation.leaderboard import describe_run, format_leaderboard
+    from cryptodesk.cli.run_output import write_outputs
 
     candles = _load_candles(args)
-    spec = build_spec(args, str(candles.attrs.get("timeframe", "1d")))
+    spec = spec_from_args(args, candles)
+    if args.save_spec:
+        spec.write(args.save_spec)
+        print(f"run spec: {args.save_spec} (replay: cryptodesk run {args.save_spec})")
+    outcome = run_with_console(spec, quiet=args.quiet, candles=candles)
+    print_outcome(outcome)
+    write_outputs(outcome, args)
+    return 0
+
+
+def spec_from_args(args: argparse.Namespace, candles: Any) -> Any:
+    """The run spec the flags describe (full model configs, the seed, the protocol)."""
+    from cryptodesk.app.defaults import default_seed
+    from cryptodesk.app.runspec import build_run_spec
+
     names = [n.strip().lower() for n in args.models.split(",") if n.strip()]
     if not names:
         raise ModelError("--models is empty")
     settings = _parse_settings(args.set, names)
-    runs = [ModelRun(n, settings.get(n, {})) for n in names]
-    ctx, drawer = console_context(quiet=args.quiet)
-    try:
-        report = run_backtest(candles, runs, spec, ctx, seed=args.seed, preset=args.preset)
-    finally:
-        if drawer is not None:
-            drawer.close()
-    print(describe_run(report))
-    print(format_leaderboard(report))
-    print("DM p: Diebold–Mariano test vs naive (squared error, HLN correction); "
-          "TheilU < 1 beats the last close.")
-    monitor_text, monitor_json = monitoring_section(report, args.monitor_window, args.monitor_k)
-    print(f"monitoring (last {args.monitor_window} forecasts):")
-    print("\n".join(f"  {line}" for line in monitor_text.splitlines()))
-    section = trading_section(report, candles, args)  # None without --strategy
-    if section is not None:
-        print(section[0])
-        if args.equity:
-            write_equity_csv(section[2], args.equity)
-            print(f"equity: {args.equity}")
-    if args.json:
-        extra = {"monitoring": monitor_json}
-        if section is not None:
-            extra["trading"] = section[1]
-        write_report_json(report, args.json, extra)
-        print(f"report: {args.json}")
-    if args.export:
-        write_forecasts_csv(report, args.export)
-        print(f"forecasts: {args.export}")
-    if args.metrics:
-        from cryptodesk.io.exports import write_metrics_csv
-
-        write_metrics_csv(report.metrics, args.metrics, order=report.ranking())
-        print(f"metrics: {args.metrics}")
-    return 0
+    protocol = build_protocol(args, str(candles.attrs.get("timeframe", "1d")))
+    strategy = strategy_from_args(args) if args.strategy else None
+    regimes = {"vol": "volatility", "markov": "markov", "none": None}[args.regimes]
+    seed = default_seed() if args.seed is None else args.seed
+    return build_run_spec(
+        candles, [(n, settings.get(n, {})) for n in names], protocol, seed=seed,
+        preset=args.preset, strategy=strategy, regimes=regimes,
+        csv=str(args.csv.resolve()) if args.csv is not None else None,
+        monitor_window=args.monitor_window, monitor_k=args.monitor_k,
+    )
 
 
-def build_spec(args: argparse.Namespace, timeframe: str) -> Any:
+def build_protocol(args: argparse.Namespace, timeframe: str) -> Any:
     """The walk-forward spec from a preset and/or explicit flags (flags win)."""
     from cryptodesk.evaluation.presets import preset_spec
     from cryptodesk.evaluation.walkforward import WalkForwardSpec
@@ -143,23 +157,15 @@ def build_spec(args: argparse.Namespace, timeframe: str) -> Any:
     return WalkForwardSpec.from_dict(base)
 
 
-def write_report_json(report: Any, path: Path, extra: dict[str, Any] | None = None) -> None:
-    """Write the report JSON atomically (strict JSON: no NaN), plus extra sections
-    (``monitoring``, ``trading``)."""
-    from cryptodesk.atomic import write_text_atomic
+def strategy_from_args(args: argparse.Namespace) -> Any:
+    """The :class:`~cryptodesk.evaluation.strategy.StrategySpec` the trading flags describe."""
+    from cryptodesk.evaluation.strategy import StrategySpec, parse_sizing, parse_strategy
 
-    data = report.to_json()
-    data.update(extra or {})
-    text = json.dumps(data, indent=2, allow_nan=False)
-    write_text_atomic(path, text + "\n")
-
-
-def write_forecasts_csv(report: Any, path: Path) -> None:
-    """Write every forecast with the shared forecasts-CSV writer (layout in
-    :mod:`cryptodesk.io.exports`; ``origin`` as the optional trailing column)."""
-    from cryptodesk.io.exports import write_forecasts_csv as write
-
-    write(report.forecasts_table(), path)
+    fields: dict[str, Any] = {**parse_strategy(args.strategy), **parse_sizing(args.sizing)}
+    return StrategySpec(
+        **fields, long_short=bool(args.long_short), max_leverage=args.max_leverage,
+        fee_bps=args.fee_bps, slippage_bps=args.slippage_bps, funding_bps=args.funding_bps,
+    )
 
 
 def _load_candles(args: argparse.Namespace) -> Any:
@@ -203,18 +209,21 @@ def _parse_settings(items: list[str], names: list[str]) -> dict[str, dict[str, A
 
 
 def _list_models() -> int:
-    from cryptodesk.models.registry import available_models, model_class
+    from cryptodesk.errors import CryptoDeskError
+    from cryptodesk.models.registry import default_registry
 
-    for name in available_models():
-        try:
-            cls = model_class(name)
-        except ModelError as exc:
-            print(f"{name}: unavailable ({exc})")
-            continue
-        caps = cls.capabilities
+    registry = default_registry()
+    for entry in registry.entries():
+        caps = entry.capabilities
         extras = [k for k in ("quantiles", "p_up", "direct", "stochastic") if getattr(caps, k)]
-        print(f"{name}  [{', '.join(extras) or 'point only'}]")
-        for spec in cls.config_cls.params():
+        library = f" ({entry.library})" if entry.library else ""
+        print(f"{entry.name}{library}  [{', '.join(extras) or 'point only'}]  {entry.description}")
+        try:
+            params = registry.config_class(entry.name).params()
+        except CryptoDeskError as exc:
+            print(f"    settings unavailable: {exc}")
+            continue
+        for spec in params:
             rng = ""
             if spec.min is not None or spec.max is not None:
                 rng = f" [{spec.min if spec.min is not None else ''}..{spec.max if spec.max is not None else ''}]"

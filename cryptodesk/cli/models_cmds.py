@@ -87,8 +87,8 @@ def _load_series(symbol: str, timeframe: str | None, source: str | None,
 
 def cmd_train(args: argparse.Namespace) -> int:
     """Evaluate, fit on all data and save a bundle; print its id and the honest metrics."""
+    from cryptodesk.app.library import train_and_save
     from cryptodesk.cli.progress import console_context
-    from cryptodesk.io.training import train_and_save
 
     try:
         config = json.loads(args.config) if args.config else {}
@@ -126,8 +126,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_forecast(args: argparse.Namespace) -> int:
     """Forecast with a saved model; print the path and optionally write it as CSV."""
+    from cryptodesk.app.forecast import forecast_from_bundle
     from cryptodesk.io.exports import forecast_frame, write_forecasts_csv
-    from cryptodesk.io.training import forecast_from_bundle
 
     if args.horizon < 1:
         raise ModelError("--horizon must be at least 1")

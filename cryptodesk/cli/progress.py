@@ -1,12 +1,13 @@
-"""A console :class:`~cryptodesk.jobs.TaskContext`: a progress bar on a terminal, plain lines
-otherwise (logs, CI, pipes), and Ctrl+C turned into a clean cancellation."""
+"""Job events on the console: a progress bar on a terminal, plain lines otherwise (logs, CI,
+pipes). The CLI runs the same jobs as the GUI's workers, through the same event context, and
+prints the same events the GUI draws."""
 
 from __future__ import annotations
 
 import shutil
 import sys
 import time
-from typing import TextIO
+from typing import Any, TextIO
 
 from cryptodesk.jobs import TaskContext
 
@@ -65,9 +66,24 @@ def _eta(elapsed: float, fraction: float | None) -> str:
     return f"ETA {remaining:4.0f}s" if remaining < 600 else f"ETA {remaining / 60:3.0f}m"
 
 
+class ConsoleEvents:
+    """Prints a job's events: progress on the bar, warnings logged inside the job as lines."""
+
+    def __init__(self, drawer: ConsoleProgress | None) -> None:
+        self.drawer = drawer
+
+    def __call__(self, events: list[Any]) -> None:
+        from cryptodesk.app.jobs.events import Progress
+
+        for event in events:
+            if isinstance(event, Progress) and self.drawer is not None:
+                self.drawer(event.fraction, event.message)
+
+
 def console_context(quiet: bool = False) -> tuple[TaskContext, ConsoleProgress | None]:
-    """A context for CLI jobs and its drawer (call ``drawer.close()`` when done)."""
-    if quiet:
-        return TaskContext(), None
-    drawer = ConsoleProgress()
-    return TaskContext(on_progress=drawer), drawer
+    """A context for CLI jobs and its drawer (call ``drawer.close()`` when done): the job's
+    reports become events (:class:`~cryptodesk.app.jobs.context.EventContext`), printed here."""
+    from cryptodesk.app.jobs.context import EventContext
+
+    drawer = None if quiet else ConsoleProgress()
+    return EventContext(ConsoleEvents(drawer)).ctx, drawer

@@ -12,7 +12,6 @@ MASE is scaled by the in-sample one-step naive MAE of the data before the test w
 
 from __future__ import annotations
 
-import hashlib
 import math
 import platform
 import time
@@ -24,11 +23,13 @@ import numpy as np
 import pandas as pd
 
 from cryptodesk import __version__
+from cryptodesk.data.fingerprint import data_fingerprint
 from cryptodesk.evaluation import metrics as m
 from cryptodesk.evaluation.significance import dm_test_differential
 from cryptodesk.evaluation.walkforward import WalkForwardResult, WalkForwardSpec, walk_forward
 from cryptodesk.jobs import TaskContext, null_context
 from cryptodesk.models.registry import ModelRegistry, default_registry
+from cryptodesk.safejson import to_jsonable
 
 BASELINE = "naive"
 REPORT_SCHEMA = "cryptodesk.backtest/1"
@@ -67,19 +68,9 @@ class BacktestReport:
         return sorted(self.metrics, key=key)
 
     def forecasts_table(self) -> pd.DataFrame:
-        """All forecasts: timestamp (target time), symbol, model, horizon, forecast, lower,
-        upper, p_up, actual, plus origin. Sorted by model rank, then time and horizon."""
-        symbol = self.data.get("symbol", "")
-        frames = []
-        for name in self.ranking():
-            f = self.results[name].forecasts
-            frames.append(pd.DataFrame({
-                "timestamp": f["target_time"], "symbol": symbol, "model": name,
-                "horizon": f["horizon"], "forecast": f["forecast"], "lower": f["lower"],
-                "upper": f["upper"], "p_up": f["p_up"], "actual": f["actual"],
-                "origin": f["origin"],
-            }))
-        return pd.concat(frames, ignore_index=True)
+        """All forecasts in the export layout, by model rank (see :func:`forecasts_table`)."""
+        return forecasts_table({n: r.forecasts for n, r in self.results.items()},
+                               self.ranking(), self.data.get("symbol", ""))
 
     def to_json(self) -> dict[str, Any]:
         """The report as a JSON-able dict (schema ``cryptodesk.backtest/1``)."""
@@ -90,14 +81,14 @@ class BacktestReport:
                 "rank": rank,
                 "model": name,
                 "config": res.config,
-                "metrics": _json_clean(self.metrics[name]),
+                "metrics": to_jsonable(self.metrics[name]),
                 "timings": {
                     "total_seconds": res.total_seconds, "cpu_seconds": res.cpu_seconds,
                     "fit_seconds": res.fit_seconds,
                     "predict_seconds": res.predict_seconds, "n_fits": res.n_fits,
                     "n_forecasts": len(res.forecasts),
                 },
-                "fits": _json_clean(res.fits),
+                "fits": to_jsonable(res.fits),
             })
         return {
             "schema": REPORT_SCHEMA,
@@ -116,23 +107,21 @@ class BacktestReport:
         }
 
 
-def data_fingerprint(candles: pd.DataFrame) -> dict[str, Any]:
-    """Identity of the data a backtest ran on: metadata, range, rows and a SHA-256 of the
-    timestamps and OHLCV values (so a report can be matched to its exact input)."""
-    digest = hashlib.sha256()
-    digest.update(np.ascontiguousarray(candles.index.as_unit("ns").asi8).tobytes())
-    for col in ("open", "high", "low", "close", "volume"):
-        if col in candles.columns:
-            digest.update(np.ascontiguousarray(candles[col].to_numpy(np.float64)).tobytes())
-    attrs = candles.attrs
-    return {
-        "symbol": attrs.get("symbol"), "timeframe": attrs.get("timeframe"),
-        "source": attrs.get("source"), "synthetic": bool(attrs.get("synthetic", False)),
-        "rows": len(candles),
-        "first": candles.index[0].isoformat() if len(candles) else None,
-        "last": candles.index[-1].isoformat() if len(candles) else None,
-        "sha256": digest.hexdigest(),
-    }
+def forecasts_table(forecasts: dict[str, pd.DataFrame], order: list[str],
+                    symbol: str | None) -> pd.DataFrame:
+    """Every model's walk-forward forecasts as one table: timestamp (target time), symbol,
+    model, horizon, forecast, lower, upper, p_up, actual, plus origin; models in ``order``,
+    then time and horizon (the forecasts CSV layout of :mod:`cryptodesk.io.exports`)."""
+    frames = []
+    for name in order:
+        f = forecasts[name]
+        frames.append(pd.DataFrame({
+            "timestamp": f["target_time"], "symbol": symbol or "", "model": name,
+            "horizon": f["horizon"], "forecast": f["forecast"], "lower": f["lower"],
+            "upper": f["upper"], "p_up": f["p_up"], "actual": f["actual"],
+            "origin": f["origin"],
+        }))
+    return pd.concat(frames, ignore_index=True)
 
 
 def run_backtest(
@@ -159,17 +148,37 @@ def run_backtest(
         model = registry.create(run.name, _seeded(registry, run, seed))
         sub = ctx.child(i / len(runs), (i + 1) / len(runs))
         results[run.name] = walk_forward(model, candles, spec, sub)
-    first_test = int(candles.index.searchsorted(results[BASELINE].test_start))
-    scale = m.naive_scale(candles["close"].to_numpy(np.float64)[:first_test])
-    naive = results[BASELINE].forecasts
+    return assemble_report(candles, results, spec, seed=seed, preset=preset,
+                           seconds=time.perf_counter() - started)
+
+
+def assemble_report(
+    candles: pd.DataFrame,
+    results: dict[str, WalkForwardResult],
+    spec: WalkForwardSpec,
+    *,
+    seed: int | None = None,
+    preset: str | None = None,
+    seconds: float = 0.0,
+) -> BacktestReport:
+    """Score walk-forward results (naive's among them) into a report: every model on the
+    points it shares with naive, MASE scaled on the data before the test window."""
+    naive = results[BASELINE]
+    scale = naive_scale_before(candles, naive.test_start)
     scores = {
-        name: score_forecasts(res.forecasts, naive, scale, spec.horizon)
+        name: score_forecasts(res.forecasts, naive.forecasts, scale, spec.horizon)
         for name, res in results.items()
     }
     return BacktestReport(
         spec=spec, data=data_fingerprint(candles), results=results, metrics=scores,
-        seed=seed, preset=preset, seconds=time.perf_counter() - started,
+        seed=seed, preset=preset, seconds=seconds,
     )
+
+
+def naive_scale_before(candles: pd.DataFrame, test_start: pd.Timestamp) -> float:
+    """MASE's scale: the in-sample one-step naive MAE of the closes before the test window."""
+    first_test = int(candles.index.searchsorted(test_start))
+    return m.naive_scale(candles["close"].to_numpy(np.float64)[:first_test])
 
 
 def score_forecasts(
@@ -231,15 +240,3 @@ def _seeded(registry: ModelRegistry, run: ModelRun, seed: int | None) -> dict[st
         if "seed" in fields:
             config["seed"] = seed
     return config
-
-
-def _json_clean(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _json_clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_clean(v) for v in value]
-    if isinstance(value, float | np.floating):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    return value

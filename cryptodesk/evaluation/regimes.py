@@ -28,6 +28,7 @@ import pandas as pd
 from cryptodesk.data.timeframes import timeframe_seconds
 from cryptodesk.errors import DataError
 from cryptodesk.evaluation.trading_metrics import compute_metrics
+from cryptodesk.features.indicators import rolling_volatility
 
 UNKNOWN = "n/a"
 
@@ -57,12 +58,6 @@ def default_vol_window(timeframe: str) -> int:
     return int(max(20, min(round(bars_30d), 168)))
 
 
-def rolling_vol(close: np.ndarray, window: int) -> np.ndarray:
-    """sd (ddof=1) of the last ``window`` log returns ending at each bar; NaN before that."""
-    logret = np.diff(np.log(np.asarray(close, dtype=np.float64)), prepend=np.nan)
-    return pd.Series(logret).rolling(window, min_periods=window).std(ddof=1).to_numpy()
-
-
 def vol_regimes(
     candles: pd.DataFrame, train_end: int, *, window: int | None = None,
     quantiles: tuple[float, ...] = (1 / 3, 2 / 3),
@@ -72,7 +67,7 @@ def vol_regimes(
     window = window or default_vol_window(tf)
     if not 0 < train_end <= len(candles):
         raise DataError("the regime training window is empty")
-    vol = rolling_vol(candles["close"].to_numpy(np.float64), window)
+    vol = rolling_volatility(candles["close"].to_numpy(np.float64), window)
     train = vol[:train_end]
     train = train[np.isfinite(train)]
     if train.size < 10:

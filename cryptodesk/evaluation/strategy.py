@@ -37,61 +37,63 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 import pandas as pd
 
 from cryptodesk.data.timeframes import bars_per_year
-from cryptodesk.errors import DataError
+from cryptodesk.errors import CryptoDeskError, DataError
+from cryptodesk.features.indicators import rolling_volatility
+from cryptodesk.models.base import Z90
+from cryptodesk.params import Params, param
 
 Rule = Literal["sign", "prob", "hurdle"]
 Sizing = Literal["fixed", "voltarget"]
-# q10..q90 of a normal spans 2 * 1.2815515655446004 standard deviations.
-Z_80 = 2 * 1.2815515655446004
 BPS = 1e-4
 
 
 @dataclass(frozen=True)
-class StrategySpec:
+class StrategySpec(Params):
     """How forecasts become positions and what trading costs.
 
     ``threshold``: P(up) threshold of ``prob`` (default 0.55) or the hurdle of ``hurdle`` as a
     fraction (None = round-trip cost). ``tune``: pick the threshold on earlier folds only (see
-    :mod:`cryptodesk.evaluation.trading_report`).
+    :mod:`cryptodesk.evaluation.trading_report`). A :class:`~cryptodesk.params.Params`, so the
+    GUI draws it as a form and a run spec stores it as JSON.
     """
 
-    rule: Rule = "sign"
-    threshold: float | None = None
-    tune: bool = False
-    long_short: bool = False
-    sizing: Sizing = "fixed"
-    fraction: float = 1.0
-    vol_target: float = 0.4
-    vol_source: Literal["interval", "realised"] = "interval"
-    vol_window: int = 30
-    max_leverage: float = 1.0
-    fee_bps: float = 10.0
-    slippage_bps: float = 5.0
-    funding_bps: float = 0.0
-    horizon: int = 1
+    error_cls: ClassVar[type[CryptoDeskError]] = DataError
+
+    rule: Rule = param("sign", label="Rule",
+                       help="sign: long when the forecast is above the last close; prob: when "
+                            "P(up) clears the threshold; hurdle: when the expected return "
+                            "clears the hurdle.")
+    threshold: float | None = param(None, min=0.0, max=1.0, label="Threshold",
+                                    help="P(up) threshold (prob) or hurdle as a fraction "
+                                         "(hurdle); empty: 0.55 / the round-trip cost.")
+    tune: bool = param(False, label="Tune threshold",
+                       help="Pick the threshold on earlier folds only.")
+    long_short: bool = param(False, label="Long/short", help="Off: long or flat.")
+    sizing: Sizing = param("fixed", label="Sizing")
+    fraction: float = param(1.0, min=1e-6, max=100.0, label="Fraction",
+                            help="Share of equity per position (fixed sizing).")
+    vol_target: float = param(0.4, min=1e-6, max=100.0, label="Vol target (annual)",
+                              advanced=True)
+    vol_source: Literal["interval", "realised"] = param("interval", label="Vol source",
+                                                        advanced=True)
+    vol_window: int = param(30, min=2, max=100_000, label="Vol window (bars)", advanced=True)
+    max_leverage: float = param(1.0, min=1e-6, max=100.0, label="Max leverage", advanced=True)
+    fee_bps: float = param(10.0, min=0.0, max=10_000.0, label="Fee (bps)")
+    slippage_bps: float = param(5.0, min=0.0, max=10_000.0, label="Slippage (bps)")
+    funding_bps: float = param(0.0, min=0.0, max=10_000.0, label="Short funding (bps/bar)",
+                               advanced=True)
+    horizon: int = param(1, min=1, max=1000, label="Horizon traded", advanced=True)
 
     def __post_init__(self) -> None:
-        if self.rule not in ("sign", "prob", "hurdle"):
-            raise DataError(f"unknown strategy rule {self.rule!r}; use sign, prob or hurdle")
-        if self.sizing not in ("fixed", "voltarget"):
-            raise DataError(f"unknown sizing {self.sizing!r}; use fixed or voltarget")
+        super().__post_init__()  # types and ranges
         if self.rule == "prob" and self.threshold is not None and not 0.5 <= self.threshold < 1:
             raise DataError("the P(up) threshold must be in [0.5, 1)")
-        if self.rule == "hurdle" and self.threshold is not None and self.threshold < 0:
-            raise DataError("the hurdle must not be negative")
-        for name in ("fee_bps", "slippage_bps", "funding_bps"):
-            if getattr(self, name) < 0:
-                raise DataError(f"{name} must not be negative")
-        if self.fraction <= 0 or self.vol_target <= 0 or self.max_leverage <= 0:
-            raise DataError("fraction, vol target and max leverage must be positive")
-        if self.vol_window < 2:
-            raise DataError("the volatility window needs at least 2 bars")
 
     @property
     def cost(self) -> float:
@@ -124,9 +126,6 @@ class StrategySpec:
             text += f"; short funding {self.funding_bps:g} bps/bar"
         return text
 
-    def to_dict(self) -> dict[str, object]:
-        """JSON-able form."""
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
 def parse_strategy(text: str) -> dict[str, object]:
@@ -225,13 +224,6 @@ def direction(f: pd.DataFrame, spec: StrategySpec, threshold: float | None = Non
     return d
 
 
-def realised_vol(close: np.ndarray, window: int) -> np.ndarray:
-    """Per-bar sd of log returns over the last ``window`` returns ending at each bar (causal)."""
-    logret = np.diff(np.log(np.asarray(close, dtype=np.float64)), prepend=np.nan)
-    sd = pd.Series(logret).rolling(window, min_periods=max(2, window // 2)).std(ddof=1)
-    return sd.to_numpy()
-
-
 def size(
     f: pd.DataFrame, positions: np.ndarray, spec: StrategySpec, timeframe: str,
     realised: np.ndarray | None = None,
@@ -249,7 +241,7 @@ def size(
     if spec.vol_source == "interval" and {"lower", "upper"} <= set(f.columns):
         lo, hi = f["lower"].to_numpy(np.float64), f["upper"].to_numpy(np.float64)
         with np.errstate(divide="ignore", invalid="ignore"):
-            sigma = np.log(hi / lo) / Z_80 / math.sqrt(spec.horizon)
+            sigma = np.log(hi / lo) / (2 * Z90) / math.sqrt(spec.horizon)
         if np.isfinite(sigma).any():
             source = "interval"
     if source == "realised":
@@ -279,7 +271,8 @@ def decisions(
     d = direction(f, spec, threshold)
     realised = None
     if spec.sizing == "voltarget":
-        realised = realised_vol(candles["close"].to_numpy(np.float64), spec.vol_window)[pos]
+        realised = rolling_volatility(candles["close"].to_numpy(np.float64), spec.vol_window,
+                                      spec.vol_window // 2)[pos]
     lev, source = size(f, d, spec, timeframe, realised)
     target = d * lev
     return (pd.Series(target, index=candles.index[pos], name="target"),

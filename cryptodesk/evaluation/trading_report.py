@@ -48,6 +48,7 @@ from cryptodesk.evaluation.trading_metrics import (
     sharpe,
     strategy_metrics,
 )
+from cryptodesk.safejson import to_jsonable
 
 SCHEMA = "cryptodesk.trading/1"
 BUY_HOLD = "buy&hold"
@@ -117,8 +118,8 @@ class TradingReport:
             "models": [
                 {"model": name, "metrics": self.metrics[name].to_dict(),
                  "status": self.monitoring[name].to_dict() if name in self.monitoring else None,
-                 "info": _clean(self.results[name].info),
-                 "tuning": _clean(self.tuning.get(name))}
+                 "info": to_jsonable(self.results[name].info),
+                 "tuning": to_jsonable(self.tuning.get(name))}
                 for name in self.models
             ],
             "selection": self.selection.to_dict() if self.selection else None,
@@ -128,10 +129,10 @@ class TradingReport:
         if self.regimes is not None:
             out["regimes"] = {
                 **self.regimes.to_dict(),
-                "by_model": {m: _clean(f.to_dict(orient="index")) for m, f in
+                "by_model": {m: to_jsonable(f.to_dict(orient="index")) for m, f in
                              self.by_regime.items()},
                 "accuracy": None if self.accuracy_by_regime is None else {
-                    m: _clean(self.accuracy_by_regime.loc[m].to_dict(orient="index"))
+                    m: to_jsonable(self.accuracy_by_regime.loc[m].to_dict(orient="index"))
                     for m in self.accuracy_by_regime.index.get_level_values(0).unique()
                 },
             }
@@ -308,18 +309,6 @@ def _selection(trials: dict[str, np.ndarray], bpy: float) -> DeflatedSharpe | No
 
 def _floats(values: pd.Series) -> list[float | None]:
     return [float(v) if math.isfinite(v) else None for v in values.to_numpy(np.float64)]
-
-
-def _clean(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    if isinstance(value, float | np.floating):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
 
 
 # -- text -------------------------------------------------------------------------------------

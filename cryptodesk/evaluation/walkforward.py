@@ -19,15 +19,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
 
-from cryptodesk.errors import DataError
+from cryptodesk.errors import CryptoDeskError, DataError
 from cryptodesk.jobs import TaskContext, null_context
 from cryptodesk.models.base import Forecaster
-from cryptodesk.models.config import ModelConfig, param
+from cryptodesk.params import Params, param
 
 FORECAST_COLUMNS = (
     "origin", "target_time", "horizon", "forecast", "lower", "upper", "p_up", "actual",
@@ -36,8 +36,10 @@ FORECAST_COLUMNS = (
 
 
 @dataclass(frozen=True)
-class WalkForwardSpec(ModelConfig):
+class WalkForwardSpec(Params):
     """How to walk forward. JSON-able, validated, and drawable as a form like model configs."""
+
+    error_cls: ClassVar[type[CryptoDeskError]] = DataError
 
     horizon: int = param(1, min=1, max=1000, label="Horizon (bars)",
                          help="Forecast steps ahead from each origin.")

@@ -48,6 +48,20 @@ def log_returns(close: np.ndarray) -> np.ndarray:
     return out
 
 
+def rolling_volatility(close: np.ndarray, window: int, min_periods: int | None = None) -> np.ndarray:
+    """Realised volatility: sd (ddof=1) of the last ``window`` one-bar log returns ending at
+    each bar, causal; NaN until ``min_periods`` returns (default: a full window) are there.
+
+    The one rolling-volatility function: features, volatility regimes and strategy sizing all
+    measure "recent volatility" the same way.
+    """
+    import pandas as pd
+
+    ret = log_returns(np.asarray(close, dtype=np.float64))
+    need = window if min_periods is None else max(2, min_periods)
+    return pd.Series(ret).rolling(window, min_periods=need).std(ddof=1).to_numpy()
+
+
 def lag(x: np.ndarray, k: int) -> np.ndarray:
     """``x[t - k]`` (NaN for the first k rows)."""
     if k == 0:

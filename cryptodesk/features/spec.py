@@ -2,7 +2,7 @@
 
 A model that uses features stores its :class:`FeatureSpec` in its config, so a saved model
 rebuilds exactly the inputs it was trained on (``spec.to_dict()`` is plain JSON). It is a
-:class:`~cryptodesk.models.config.ModelConfig`, so it validates itself and the GUI can draw it
+:class:`~cryptodesk.params.Params`, so it validates itself and the GUI can draw it
 as a sub-form of the model's hyperparameters.
 
 Every feature is *causal with a finite window*: the value at row t is a function of rows
@@ -16,17 +16,21 @@ therefore truncated to ``EMA_SPAN_MULTIPLE * span`` bars, where the dropped weig
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from cryptodesk.data.timeframes import timeframe_seconds
-from cryptodesk.models.config import ModelConfig, param
+from cryptodesk.errors import CryptoDeskError, ModelError
+from cryptodesk.params import Params, param
 
 # An EMA of span s is computed as a finite weighted average over this many spans of bars.
 EMA_SPAN_MULTIPLE = 4
 
 
 @dataclass(frozen=True)
-class FeatureSpec(ModelConfig):
+class FeatureSpec(Params):
     """Which features to build. Set a window to None (or 0 lags) to switch a feature off."""
+
+    error_cls: ClassVar[type[CryptoDeskError]] = ModelError  # part of a model's config
 
     return_lags: int = param(
         10, min=0, max=500, label="Lagged returns",
@@ -60,8 +64,6 @@ class FeatureSpec(ModelConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.macd_fast is not None and self.macd_fast >= self.macd_slow:
-            from cryptodesk.errors import ModelError
-
             raise ModelError("MACD fast span must be shorter than the slow span")
 
     # ------------------------------------------------------------------ derived facts

@@ -107,7 +107,7 @@ def build_manifest(
     evaluation: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The manifest of a freshly trained model (payload hashes are added by :meth:`save`)."""
-    from cryptodesk.evaluation.backtest import data_fingerprint
+    from cryptodesk.data.fingerprint import data_fingerprint
 
     config = model.config.to_dict()
     features = config.get("features") if isinstance(config, dict) else None

@@ -30,7 +30,7 @@ import pandas as pd
 
 from cryptodesk.errors import ModelError
 from cryptodesk.jobs import TaskContext
-from cryptodesk.models.base import Capabilities, Forecast, Forecaster
+from cryptodesk.models.base import Forecast, Forecaster
 from cryptodesk.models.config import ModelConfig, param
 
 
@@ -73,7 +73,6 @@ class ArimaForecaster(Forecaster):
 
     name = "arima"
     config_cls = ArimaConfig
-    capabilities = Capabilities(quantiles=True, p_up=True, min_train_bars=30)
     config: ArimaConfig
 
     def __init__(self, config: Any = None) -> None:

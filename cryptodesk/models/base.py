@@ -1,14 +1,17 @@
 """The forecasting protocol every model implements, and the result it returns.
 
-A model is a :class:`Forecaster` subclass with three class attributes and two hooks::
+A model is a :class:`Forecaster` subclass with two class attributes and two hooks::
 
     class MyForecaster(Forecaster):
         name = "mymodel"                      # registry name, also written into saved models
         config_cls = MyConfig                 # a frozen ModelConfig dataclass (models/config.py)
-        capabilities = Capabilities(quantiles=True, p_up=True, stochastic=True)
 
         def _fit(self, train, ctx, horizon): ...        # learn from ``train`` only
         def _predict(self, history, horizon): ...       # -> Forecast
+
+Its other facts (library, description, capabilities such as quantiles, P(up) or direct
+multi-step) are declared once, in its registry entry (:mod:`cryptodesk.models.catalog`), and
+``Forecaster.capabilities`` reads them from there.
 
 The public :meth:`Forecaster.fit` / :meth:`Forecaster.predict` wrap the hooks with the checks
 every model needs (canonical candles, enough rows, fitted, horizon within what was trained, the
@@ -51,7 +54,9 @@ import pandas as pd
 from cryptodesk.atomic import write_text_atomic
 from cryptodesk.errors import ModelError
 from cryptodesk.jobs import TaskContext, null_context
+from cryptodesk.models.capabilities import Capabilities
 from cryptodesk.models.config import ModelConfig
+from cryptodesk.safejson import dumps
 
 MODEL_FILE = "model.json"
 MODEL_FORMAT = 1
@@ -126,33 +131,15 @@ class Forecast:
         )
 
 
-@dataclass(frozen=True)
-class Capabilities:
-    """What a model can do; the walk-forward, the CLI and the GUI validate calls against it.
+class _RegisteredCapabilities:
+    """``Forecaster.capabilities``: read from the model's registry entry, the one place a
+    model's facts are declared. A class may still set its own ``capabilities`` attribute (a
+    test double that is never registered)."""
 
-    - ``quantiles`` / ``p_up``: whether :class:`Forecast` carries q10/q90 / P(up).
-    - ``max_horizon``: the longest horizon it supports at all (None: any).
-    - ``direct``: trains one output per step, so ``predict`` cannot go beyond the ``horizon``
-      given to ``fit`` (recursive models can).
-    - ``stochastic``: results depend on a ``seed`` config field (LightGBM, torch).
-    - ``uses_features``: consumes a :class:`~cryptodesk.features.spec.FeatureSpec` (config field
-      ``features``), so external columns can feed it.
-    - ``min_train_bars``: the fewest training rows ``fit`` accepts.
-    - ``native_payload``: ``save`` writes files besides ``model.json``.
-    """
+    def __get__(self, obj: object, owner: type[Forecaster]) -> Capabilities:
+        from cryptodesk.models.registry import default_registry
 
-    quantiles: bool = False
-    p_up: bool = False
-    max_horizon: int | None = None
-    direct: bool = False
-    stochastic: bool = False
-    uses_features: bool = False
-    min_train_bars: int = 2
-    native_payload: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able form (for reports and the GUI)."""
-        return dict(self.__dict__)
+        return default_registry().entry(owner.name).capabilities
 
 
 class Forecaster(abc.ABC):
@@ -164,7 +151,7 @@ class Forecaster(abc.ABC):
 
     name: ClassVar[str] = ""
     config_cls: ClassVar[type[ModelConfig]] = ModelConfig
-    capabilities: ClassVar[Capabilities] = Capabilities()
+    capabilities: ClassVar[Capabilities] = _RegisteredCapabilities()  # type: ignore[assignment]
 
     def __init__(self, config: ModelConfig | dict[str, Any] | None = None) -> None:
         if config is None:
@@ -297,8 +284,7 @@ class Forecaster(abc.ABC):
             "state": self.get_state(),
             "files": files,
         }
-        text = json.dumps(doc, indent=2, allow_nan=False, default=_json_default)
-        write_text_atomic(directory / MODEL_FILE, text)
+        write_text_atomic(directory / MODEL_FILE, dumps(doc))
         return directory
 
     @classmethod
@@ -356,13 +342,3 @@ def _check_frame(frame: pd.DataFrame, what: str) -> None:
         raise ModelError(f"{what} must have a DatetimeIndex")
     if len(frame) == 0:
         raise ModelError(f"{what} is empty")
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
-    raise TypeError(f"not JSON-able: {type(value).__name__}")

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from cryptodesk.jobs import TaskContext
-from cryptodesk.models.base import Capabilities, Forecast, Forecaster
+from cryptodesk.models.base import Forecast, Forecaster
 from cryptodesk.models.config import ModelConfig
 
 
@@ -31,7 +31,6 @@ class NaiveForecaster(Forecaster):
 
     name = "naive"
     config_cls = NaiveConfig
-    capabilities = Capabilities(min_train_bars=1)
 
     def _fit(self, train: pd.DataFrame, ctx: TaskContext, horizon: int) -> None:
         del train, ctx, horizon  # nothing to learn
@@ -57,7 +56,6 @@ class DriftForecaster(Forecaster):
 
     name = "drift"
     config_cls = DriftConfig
-    capabilities = Capabilities(quantiles=True, p_up=True, min_train_bars=3)
 
     def __init__(self, config: Any = None) -> None:
         super().__init__(config)

@@ -30,7 +30,7 @@ from cryptodesk.features.builders import feature_matrix, last_feature_row
 from cryptodesk.features.spec import FeatureSpec
 from cryptodesk.features.targets import future_log_returns
 from cryptodesk.jobs import TaskContext
-from cryptodesk.models.base import Z90, Capabilities, Forecast, Forecaster, normal_cdf
+from cryptodesk.models.base import Z90, Forecast, Forecaster, normal_cdf
 from cryptodesk.models.config import ModelConfig, param
 
 HEADS = ("point", "q10", "q90", "up")
@@ -41,7 +41,7 @@ class LightGBMConfig(ModelConfig):
     """Features and boosting settings. Defaults favour speed and heavy regularisation: on
     daily crypto returns there is little signal, and a big model mostly fits noise."""
 
-    features: FeatureSpec = param(FeatureSpec(), label="Features",  # noqa: RUF009 - frozen value
+    features: FeatureSpec = param(FeatureSpec(), label="Features",
                                   help="Which causal features the trees see.")
     n_estimators: int = param(100, min=1, max=10_000, label="Trees",
                               help="Boosting rounds per model.")
@@ -74,10 +74,6 @@ class LightGBMForecaster(Forecaster):
 
     name = "lightgbm"
     config_cls = LightGBMConfig
-    capabilities = Capabilities(
-        quantiles=True, p_up=True, direct=True, stochastic=True, uses_features=True,
-        min_train_bars=60, native_payload=True, max_horizon=100,
-    )
     config: LightGBMConfig
 
     def __init__(self, config: Any = None) -> None:

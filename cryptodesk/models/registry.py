@@ -1,106 +1,102 @@
-"""Model names -> lazily imported :class:`~cryptodesk.models.base.Forecaster` classes.
+"""Model names -> their facts (:class:`~cryptodesk.models.entry.ModelEntry`) and lazily
+imported classes.
 
-The registry maps a name (``naive``, ``lightgbm``, ``lstm``) to a ``"module:Class"`` string and
-imports the module only when the class is first needed, so ``import cryptodesk.models.registry``
-(and listing the models in the GUI) never imports torch, LightGBM or statsmodels.
-
-Adding models:
-
-- built-in models are listed in :data:`BUILTIN_MODELS` below;
-- a group of models (the torch nets) is added by a *listing module* named in
-  :data:`LISTING_MODULES`: a light module (it must not import torch itself) exposing
-  ``MODELS: dict[str, str]`` of name -> ``"module:Class"``. A listing module that does not exist
-  yet is skipped;
-- code (plugins, tests) may call :func:`register` at run time.
+The registry is the one place that knows each model: its class, its config class, its library,
+description, warm-up imports and capabilities (the built-in entries are in
+:mod:`cryptodesk.models.catalog`). It imports a model's module only when the class is first
+needed, and a config class from its own light module, so listing models, drawing their forms
+and validating their settings (the GUI process, ``backtest --list-models``) never import torch
+or LightGBM.
 
 Why a default registry object at module level: the set of model kinds is a property of the
-installed program, the same for every window and command, like an entry-point table. Tests
-that need a different set build their own :class:`ModelRegistry`.
+installed program, the same for every window and command, like an entry-point table. Code
+(plugins, tests) adds to it with :func:`register`; tests that need a different set build their
+own :class:`ModelRegistry`.
 """
 
 from __future__ import annotations
 
 import importlib
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cryptodesk.errors import ModelError
+from cryptodesk.models.capabilities import Capabilities
+from cryptodesk.models.entry import ModelEntry
 
 if TYPE_CHECKING:
     from cryptodesk.models.base import Forecaster
     from cryptodesk.models.config import ModelConfig
 
-BUILTIN_MODELS: dict[str, str] = {
-    "naive": "cryptodesk.models.baselines:NaiveForecaster",
-    "drift": "cryptodesk.models.baselines:DriftForecaster",
-    "arima": "cryptodesk.models.arima:ArimaForecaster",
-    "lightgbm": "cryptodesk.models.lgbm:LightGBMForecaster",
-}
-# Light modules exposing ``MODELS: dict[str, str]``; missing ones are skipped.
-LISTING_MODULES: tuple[str, ...] = ("cryptodesk.models.torch_catalog",)
+__all__ = ["Capabilities", "ModelEntry", "ModelRegistry", "default_registry"]
 
 
 class ModelRegistry:
-    """A name -> ``"module:Class"`` table with lazy import and a class cache."""
+    """Model entries by name, with lazy imports and a class cache."""
 
-    def __init__(
-        self,
-        models: dict[str, str] | None = None,
-        listing_modules: tuple[str, ...] = (),
-    ) -> None:
-        self._targets: dict[str, str] = {}
-        self._classes: dict[str, type[Forecaster]] = {}
-        self._listings = listing_modules
-        self._listings_loaded = False
+    def __init__(self, entries: Iterable[ModelEntry] = ()) -> None:
+        self._entries: dict[str, ModelEntry] = {}
+        self._classes: dict[str, type[Any]] = {}
         self._lock = threading.RLock()
-        for name, target in (models or {}).items():
-            self.register(name, target)
+        for entry in entries:
+            self.register(entry)
 
-    def register(self, name: str, target: str | type[Forecaster], *, replace: bool = False) -> None:
-        """Add a model: ``target`` is ``"package.module:ClassName"`` or the class itself."""
+    # ---------------------------------------------------------------- facts
+    def register(self, entry: ModelEntry, *, replace: bool = False) -> None:
+        """Add a model. Registering the same entry twice is a no-op; another entry under a
+        taken name needs ``replace=True``."""
+        with self._lock:
+            old = self._entries.get(entry.name)
+            if old is not None and old != entry and not replace:
+                raise ModelError(f"model {entry.name!r} is already registered")
+            self._entries[entry.name] = entry
+            if old != entry:
+                self._classes.pop(entry.name, None)
+                self._classes.pop(f"config:{entry.name}", None)
+
+    def unregister(self, name: str) -> None:
+        """Remove a model (tests and plugins that clean up after themselves)."""
         key = _key(name)
         with self._lock:
-            if key in self._targets and not replace:
-                if self._targets[key] == _target_text(target):
-                    return
-                raise ModelError(f"model {key!r} is already registered")
-            self._targets[key] = _target_text(target)
+            self._entries.pop(key, None)
             self._classes.pop(key, None)
-            if not isinstance(target, str):
-                self._classes[key] = target
+            self._classes.pop(f"config:{key}", None)
 
     def names(self) -> list[str]:
         """Registered names, in registration order (built-ins first)."""
-        self._load_listings()
         with self._lock:
-            return list(self._targets)
+            return list(self._entries)
 
-    def model_class(self, name: str) -> type[Forecaster]:
-        """The class for ``name``, importing its module on first use."""
-        self._load_listings()
+    def entries(self) -> list[ModelEntry]:
+        """Every entry, in registration order."""
+        with self._lock:
+            return list(self._entries.values())
+
+    def entry(self, name: str) -> ModelEntry:
+        """The facts of model ``name``; ModelError naming what exists when unknown."""
         key = _key(name)
         with self._lock:
-            if key in self._classes:
-                return self._classes[key]
-            target = self._targets.get(key)
-        if target is None:
+            found = self._entries.get(key)
+        if found is None:
             raise ModelError(f"unknown model {name!r}; available: {', '.join(self.names())}")
-        module_name, _, class_name = target.partition(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError as exc:
-            raise ModelError(f"model {key!r} cannot be loaded: {exc}") from exc
-        cls = getattr(module, class_name, None)
-        if cls is None:
-            raise ModelError(f"model {key!r}: {module_name} has no {class_name}")
-        with self._lock:
-            self._classes[key] = cls
-        return cls
+        return found
+
+    def baseline(self) -> str:
+        """The name of the baseline model (naive)."""
+        return next(e.name for e in self.entries() if e.baseline)
+
+    # ---------------------------------------------------------------- classes
+    def model_class(self, name: str) -> type[Forecaster]:
+        """The forecaster class of ``name``, importing its module (and library) on first use."""
+        entry = self.entry(name)
+        return self._import(entry.name, entry.target)
 
     def config_class(self, name: str) -> type[ModelConfig]:
-        """The config dataclass of ``name`` (the GUI builds its form from ``.params()``)."""
-        return self.model_class(name).config_cls
+        """The config class of ``name``, from its light module (no model library imported)."""
+        entry = self.entry(name)
+        return self._import(f"config:{entry.name}", entry.config)
 
     def create(
         self, name: str, config: ModelConfig | dict[str, Any] | None = None
@@ -113,24 +109,24 @@ class ModelRegistry:
         from cryptodesk.models.base import read_model_file
 
         doc = read_model_file(directory)
-        return self.model_class(doc["name"]).load(directory)
+        return self.model_class(str(doc["name"])).load(directory)
 
-    def _load_listings(self) -> None:
-        if self._listings_loaded:
-            return
+    def _import(self, cache_key: str, target: str) -> type[Any]:
         with self._lock:
-            if self._listings_loaded:
-                return
-            self._listings_loaded = True
-            for module_name in self._listings:
-                try:
-                    module = importlib.import_module(module_name)
-                except ModuleNotFoundError as exc:
-                    if exc.name == module_name:
-                        continue  # listing not installed / not written yet
-                    raise
-                for name, target in getattr(module, "MODELS", {}).items():
-                    self.register(name, target)
+            if cache_key in self._classes:
+                return self._classes[cache_key]
+        module_name, _, class_name = target.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise ModelError(f"model {cache_key.removeprefix('config:')!r} cannot be loaded: "
+                             f"{exc}") from exc
+        cls = getattr(module, class_name, None)
+        if cls is None:
+            raise ModelError(f"{module_name} has no {class_name}")
+        with self._lock:
+            self._classes[cache_key] = cls
+        return cls
 
 
 def _key(name: str) -> str:
@@ -140,30 +136,33 @@ def _key(name: str) -> str:
     return key
 
 
-def _target_text(target: str | type) -> str:
-    if isinstance(target, str):
-        if ":" not in target:
-            raise ModelError(f"model target must be 'module:Class', got {target!r}")
-        return target
-    return f"{target.__module__}:{target.__qualname__}"
+def _builtin() -> ModelRegistry:
+    from cryptodesk.models.catalog import BUILTIN
+
+    return ModelRegistry(BUILTIN)
 
 
-_DEFAULT = ModelRegistry(BUILTIN_MODELS, LISTING_MODULES)
+_DEFAULT = _builtin()
 
 
 def default_registry() -> ModelRegistry:
-    """The program's registry (built-ins + listing modules + run-time registrations)."""
+    """The program's registry (built-ins plus run-time registrations)."""
     return _DEFAULT
 
 
-def register(name: str, target: str | type[Forecaster], *, replace: bool = False) -> None:
+def register(entry: ModelEntry, *, replace: bool = False) -> None:
     """Add a model to the default registry (see :meth:`ModelRegistry.register`)."""
-    _DEFAULT.register(name, target, replace=replace)
+    _DEFAULT.register(entry, replace=replace)
 
 
 def available_models() -> list[str]:
     """Names of every registered model (imports none of them)."""
     return _DEFAULT.names()
+
+
+def model_entry(name: str) -> ModelEntry:
+    """The facts of model ``name`` (imports nothing)."""
+    return _DEFAULT.entry(name)
 
 
 def model_class(name: str) -> type[Forecaster]:
@@ -172,7 +171,7 @@ def model_class(name: str) -> type[Forecaster]:
 
 
 def config_class(name: str) -> type[ModelConfig]:
-    """The config class of model ``name``."""
+    """The config class of model ``name`` (from its light module)."""
     return _DEFAULT.config_class(name)
 
 

@@ -33,9 +33,8 @@ first return), so a forecast never depends on anything older or later. Saved as 
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -49,11 +48,17 @@ from cryptodesk.features.targets import future_log_returns
 from cryptodesk.features.windows import SequenceDataset
 from cryptodesk.jobs import TaskContext
 from cryptodesk.models import torch_nets as nets
-from cryptodesk.models.base import Z90, Capabilities, Forecast, Forecaster, normal_cdf
-from cryptodesk.models.config import ModelConfig, param
+from cryptodesk.models.base import Z90, Forecast, Forecaster, normal_cdf
+from cryptodesk.models.torch_configs import (
+    CnnConfig,
+    CnnGruConfig,
+    GruConfig,
+    LstmConfig,
+    TorchConfig,
+    TransformerConfig,
+)
 from cryptodesk.models.torch_train import (
     TrainResult,
-    TrainSettings,
     WindowSource,
     n_outputs,
     predict_windows,
@@ -62,133 +67,6 @@ from cryptodesk.models.torch_train import (
 
 WEIGHTS_FILE = "net.pt"
 MIN_TRAIN_WINDOWS = 16
-
-
-# ---------------------------------------------------------------------- configs
-@dataclass(frozen=True)
-class TorchConfig(ModelConfig):
-    """Settings every net shares: data, target, loss and the training budget."""
-
-    lookback: int = param(30, min=2, max=4096, label="Lookback (bars)",
-                          help="Bars of history the network sees per forecast (30: a month of "
-                               "daily bars). Training time grows in proportion.")
-    inputs: Literal["close", "ohlcv"] = param(
-        "close", label="Inputs",
-        help="'close': the log return of each bar; 'ohlcv': also high/low range, candle body "
-             "and log volume change.",
-    )
-    external: tuple[str, ...] = param(
-        (), label="External columns",
-        help="Extra numeric columns of the candle frame (sentiment, on-chain series joined "
-             "as-of) fed to the net beside the price inputs, scaled on the training window.",
-    )
-    target: Literal["returns", "price"] = param(
-        "returns", label="Target",
-        help="'returns': next-step log returns (recommended). 'price': the raw price level, as "
-             "in many tutorials; it looks good on a chart and is no better than naive.",
-    )
-    loss: Literal["mse", "pinball"] = param(
-        "mse", label="Loss",
-        help="'mse': squared error, intervals from validation residuals; 'pinball': quantile "
-             "loss, the net itself outputs the 10/50/90 % quantiles.",
-    )
-    dropout: float = param(0.2, min=0.0, max=0.9, label="Dropout")
-    learning_rate: float = param(2e-3, min=1e-6, max=1.0, log=True, label="Learning rate")
-    weight_decay: float = param(1e-4, min=0.0, max=1.0, advanced=True, label="Weight decay",
-                                help="AdamW decoupled weight decay.")
-    batch_size: int = param(64, min=1, max=65_536, label="Batch size")
-    max_epochs: int = param(10, min=1, max=10_000, label="Max epochs",
-                            help="Upper bound of the training budget; early stopping usually "
-                                 "ends sooner on daily returns.")
-    patience: int = param(2, min=0, max=10_000, label="Patience (epochs)",
-                          help="Stop after this many epochs without a better validation loss "
-                               "(best weights are restored); 0 = train all epochs.")
-    valid_fraction: float = param(0.15, min=0.0, max=0.5, label="Validation tail",
-                                  help="Share of the latest training windows used for early "
-                                       "stopping (chronological, never shuffled in).")
-    grad_clip: float | None = param(1.0, min=1e-6, max=1e6, advanced=True,
-                                    label="Gradient clip (norm)")
-    max_train_windows: int | None = param(
-        None, min=32, max=100_000_000, advanced=True, label="Max training windows",
-        help="Train on the most recent windows only (faster refits on long series).",
-    )
-    seed: int = param(0, min=0, max=2**31 - 1, label="Seed")
-    device: Literal["auto", "cpu", "cuda", "mps"] = param(
-        "auto", label="Device", advanced=True,
-        help="'auto': CUDA if present, then Apple MPS, then CPU.",
-    )
-    num_threads: int | None = param(None, min=1, max=256, advanced=True, label="CPU threads",
-                                    help="Torch CPU threads while training (empty: torch default).")
-
-    def train_settings(self) -> TrainSettings:
-        """The optimisation part of the config, for the shared loop."""
-        return TrainSettings(
-            learning_rate=self.learning_rate, weight_decay=self.weight_decay,
-            batch_size=self.batch_size, max_epochs=self.max_epochs, patience=self.patience,
-            grad_clip=self.grad_clip, seed=self.seed, device=self.device,
-            num_threads=self.num_threads,
-        )
-
-
-@dataclass(frozen=True)
-class LstmConfig(TorchConfig):
-    """The literature's workhorse: LSTM 64 -> dropout 0.2 -> LSTM 32 -> dropout 0.2 -> dense."""
-
-    hidden: tuple[int, ...] = param((64, 32), min=1, max=4096, label="LSTM units per layer",
-                                    help="One entry per stacked layer.")
-
-
-@dataclass(frozen=True)
-class GruConfig(TorchConfig):
-    """Stacked GRUs, the LSTM's lighter cousin."""
-
-    hidden: tuple[int, ...] = param((64, 32), min=1, max=4096, label="GRU units per layer",
-                                    help="One entry per stacked layer.")
-
-
-@dataclass(frozen=True)
-class CnnConfig(TorchConfig):
-    """Conv1d blocks (conv, ReLU, max-pool) and a dense head."""
-
-    channels: tuple[int, ...] = param((32, 32), min=1, max=4096, label="Conv channels",
-                                      help="One entry per convolution block.")
-    kernel_size: int = param(3, min=1, max=64, label="Kernel size")
-    pool: int = param(2, min=1, max=16, label="Pool size")
-    dense: tuple[int, ...] = param((32,), min=1, max=4096, label="Dense units",
-                                   help="Hidden dense layers before the output.")
-
-
-@dataclass(frozen=True)
-class CnnGruConfig(TorchConfig):
-    """The hybrid: conv feature extractor -> stacked GRUs -> dense head."""
-
-    channels: tuple[int, ...] = param((32,), min=1, max=4096, label="Conv channels",
-                                      help="One entry per convolution block.")
-    kernel_size: int = param(3, min=1, max=64, label="Kernel size")
-    pool: int = param(2, min=1, max=16, label="Pool size")
-    hidden: tuple[int, ...] = param((64, 32), min=1, max=4096, label="GRU units per layer")
-    dense: tuple[int, ...] = param((16,), min=1, max=4096, label="Dense units")
-
-
-@dataclass(frozen=True)
-class TransformerConfig(TorchConfig):
-    """A causal Transformer encoder over the lookback window."""
-
-    lookback: int = param(30, min=2, max=4096, label="Lookback (bars)",
-                          help="Bars the encoder attends over. Attention cost grows with the "
-                               "square of this; try 96-512 on a GPU.")
-    d_model: int = param(32, min=4, max=1024, label="Model width",
-                         help="Embedding size; must be a multiple of the heads.")
-    heads: int = param(4, min=1, max=64, label="Attention heads")
-    layers: int = param(1, min=1, max=24, label="Encoder layers",
-                        help="One layer keeps a walk-forward on CPU fast; add layers on a GPU.")
-    ff_size: int = param(64, min=4, max=8192, label="Feed-forward units")
-    dropout: float = param(0.1, min=0.0, max=0.9, label="Dropout")
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.d_model % self.heads or self.d_model % 2:
-            raise ModelError("model width must be even and a multiple of the number of heads")
 
 
 # ---------------------------------------------------------------------- base forecaster
@@ -200,10 +78,6 @@ class TorchForecaster(Forecaster):
     :class:`~cryptodesk.models.torch_train.EpochReport` fields), ``train_result``.
     """
 
-    capabilities: ClassVar[Capabilities] = Capabilities(
-        quantiles=True, p_up=True, direct=True, stochastic=True, min_train_bars=64,
-        native_payload=True, max_horizon=100,
-    )
     config: TorchConfig
 
     def __init__(self, config: Any = None) -> None:

@@ -28,8 +28,7 @@ import copy
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -37,50 +36,13 @@ from torch import nn
 
 from cryptodesk.errors import ModelError
 from cryptodesk.jobs import TaskContext
+from cryptodesk.models.epochs import EpochReport
+from cryptodesk.models.torch_configs import TrainSettings
 
 QUANTILES: tuple[float, ...] = (0.1, 0.5, 0.9)
 DEVICES = ("auto", "cpu", "cuda", "mps")
 # progress messages within an epoch at most this often (seconds); epoch ends always report
 PROGRESS_INTERVAL_S = 0.25
-
-
-@dataclass(frozen=True)
-class EpochReport:
-    """Losses after one epoch: the partial result behind the GUI's live loss chart.
-
-    ``train_loss`` is the mean loss over the epoch's training batches; ``val_loss`` the loss on
-    the chronological validation tail (None without one); ``naive_val_loss`` the same loss for
-    the no-change forecast on that tail, the line a useful net must get under. ``best_epoch``
-    is the epoch whose weights are kept so far (1-based).
-    """
-
-    model: str
-    epoch: int
-    max_epochs: int
-    train_loss: float
-    val_loss: float | None
-    naive_val_loss: float | None
-    best_epoch: int
-    seconds: float
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able form (kept in the model's ``history_`` and saved with it)."""
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class TrainSettings:
-    """Optimisation settings shared by every net (taken from the model config)."""
-
-    learning_rate: float = 1e-3
-    weight_decay: float = 1e-4
-    batch_size: int = 64
-    max_epochs: int = 30
-    patience: int = 5  # epochs without validation improvement before stopping; 0 = never
-    grad_clip: float | None = 1.0
-    seed: int = 0
-    device: str = "auto"
-    num_threads: int | None = None
 
 
 @dataclass

@@ -32,14 +32,15 @@ bar, window four half-lives (94 % of the decayed weight).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass
+from typing import ClassVar, Literal
 
 import numpy as np
 import pandas as pd
 
 from cryptodesk.data.timeframes import timeframe_seconds
-from cryptodesk.errors import DataError
+from cryptodesk.errors import CryptoDeskError, DataError
+from cryptodesk.params import Params, param
 from cryptodesk.sentiment.errors import SentimentError
 
 NEGATIVE_THRESHOLD = -0.05
@@ -49,7 +50,7 @@ _DIRECT_KERNEL_MAX = 256  # longer windows use the recursive form (see _window_s
 
 
 @dataclass(frozen=True)
-class AggregationConfig:
+class AggregationConfig(Params):
     """How texts become per-bar features. JSON-able (``to_dict``) so it can be saved with a model.
 
     ``half_life`` and ``window`` are durations (``"6h"``, ``"2d"``); ``half_life=None`` means one
@@ -60,25 +61,27 @@ class AggregationConfig:
     training rows are lost) or ``"nan"``.
     """
 
-    half_life: str | None = None
-    window: str | None = None
-    negative_threshold: float = NEGATIVE_THRESHOLD
-    source_weights: Mapping[str, float] = field(default_factory=dict)
-    default_source_weight: float = 1.0
-    divergence_window: int = 30
-    empty: str = "neutral"
+    error_cls: ClassVar[type[CryptoDeskError]] = SentimentError
+
+    half_life: str | None = param(None, label="Half-life",
+                                  help="Decay half-life of a text's weight, e.g. 6h; empty: one "
+                                       "bar; 0: no decay.")
+    window: str | None = param(None, label="Window",
+                               help="How far back texts count, e.g. 2d; empty: four half-lives.")
+    negative_threshold: float = param(NEGATIVE_THRESHOLD, min=-1.0, max=1.0,
+                                      label="Negative below",
+                                      help="Scores below this count as negative texts.")
+    source_weights: dict[str, float] = param({}, min=0.0, label="Source weights",
+                                             advanced=True,
+                                             help="Weight per source name (others: the default).")
+    default_source_weight: float = param(1.0, min=0.0, label="Default source weight",
+                                         advanced=True)
+    divergence_window: int = param(30, min=3, max=100_000, label="Divergence window (bars)")
+    empty: Literal["neutral", "nan"] = param("neutral", label="Empty bars",
+                                             help="Score of a bar with no texts: neutral 0 or NaN.")
 
     def __post_init__(self) -> None:
-        if self.empty not in ("neutral", "nan"):
-            raise SentimentError("empty must be 'neutral' or 'nan'")
-        if self.divergence_window < 3:
-            raise SentimentError("divergence_window must be at least 3 bars")
-        if not -1.0 <= self.negative_threshold <= 1.0:
-            raise SentimentError("negative_threshold must lie in [-1, 1]")
-        weights = {str(k): float(v) for k, v in dict(self.source_weights).items()}
-        if any(not math.isfinite(v) or v < 0 for v in [*weights.values(), self.default_source_weight]):
-            raise SentimentError("source weights must be finite and >= 0")
-        object.__setattr__(self, "source_weights", weights)
+        super().__post_init__()  # types and ranges
         self.resolve("1d")  # validates the durations early
 
     def resolve(self, timeframe: str) -> tuple[float | None, int]:
@@ -96,20 +99,6 @@ class AggregationConfig:
             if span <= 0:
                 raise SentimentError("window must be positive")
         return half_life, max(1, math.ceil(span / bar - 1e-9))
-
-    def to_dict(self) -> dict:
-        out = asdict(self)
-        out["source_weights"] = dict(self.source_weights)
-        return out
-
-    @classmethod
-    def from_dict(cls, raw: Mapping[str, object]) -> AggregationConfig:
-        """Inverse of :meth:`to_dict`; unknown keys are an error (a newer file, or a typo)."""
-        known = {f.name for f in fields(cls)}
-        extra = sorted(set(raw) - known)
-        if extra:
-            raise SentimentError(f"unknown aggregation setting(s): {', '.join(extra)}")
-        return cls(**raw)  # type: ignore[arg-type]
 
 
 def parse_duration(text: str, what: str = "duration") -> pd.Timedelta:

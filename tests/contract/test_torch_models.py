@@ -29,11 +29,14 @@ torch = pytest.importorskip("torch")
 from cryptodesk.data.schema import make_candles  # noqa: E402
 from cryptodesk.errors import ModelError  # noqa: E402
 from cryptodesk.jobs import Cancelled, TaskContext  # noqa: E402
-from cryptodesk.models.registry import load_model, model_class  # noqa: E402
-from cryptodesk.models.torch_catalog import MODELS  # noqa: E402
-from cryptodesk.models.torch_train import EpochReport  # noqa: E402
+from cryptodesk.models.epochs import EpochReport  # noqa: E402
+from cryptodesk.models.registry import (  # noqa: E402
+    default_registry,
+    load_model,
+    model_class,
+)
 
-NETS = sorted(MODELS)
+NETS = sorted(e.name for e in default_registry().entries() if e.library == "PyTorch")
 
 
 @pytest.fixture(autouse=True, scope="module")

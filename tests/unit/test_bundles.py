@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cryptodesk.app.forecast import forecast_from_bundle
+from cryptodesk.app.library import train_and_save
 from cryptodesk.data.demo import generate_demo
 from cryptodesk.io import bundles as bundles_module
 from cryptodesk.io.bundles import BUNDLE_FORMAT, BundleError, ModelLibrary
@@ -25,7 +27,6 @@ from cryptodesk.io.exports import (
     read_forecasts_csv,
     write_forecasts_csv,
 )
-from cryptodesk.io.training import forecast_from_bundle, train_and_save
 from cryptodesk.models.registry import available_models, config_class, create
 
 GOLDEN = Path(__file__).parent / "golden"

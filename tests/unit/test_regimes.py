@@ -14,10 +14,10 @@ from cryptodesk.evaluation.regimes import (
     Regimes,
     default_vol_window,
     markov_regimes,
-    rolling_vol,
     split_by_regime,
     vol_regimes,
 )
+from cryptodesk.features.indicators import rolling_volatility
 
 
 def _candles(sds: list[tuple[int, float]], seed: int = 0, freq: str = "D",
@@ -41,7 +41,7 @@ def test_default_window_is_30_days_capped_at_a_week_of_hours() -> None:
 
 def test_rolling_vol_by_hand() -> None:
     close = np.exp(np.cumsum([0.0, 0.01, -0.01, 0.03]))
-    vol = rolling_vol(close, 2)
+    vol = rolling_volatility(close, 2)
     assert np.isnan(vol[:2]).all()
     assert vol[2] == pytest.approx(np.std([0.01, -0.01], ddof=1))
     assert vol[3] == pytest.approx(np.std([-0.01, 0.03], ddof=1))

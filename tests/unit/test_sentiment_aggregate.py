@@ -267,5 +267,5 @@ def test_recorded_sources_rebuild_the_same_columns_after_a_json_round_trip() -> 
     store.set_scores("news", np.zeros(200), {"scorer": "other"})
     with pytest.raises(SentimentError, match="rescore"):
         rebuild_external(_candles(48), sources)
-    with pytest.raises(SentimentError, match="unknown aggregation setting"):
+    with pytest.raises(SentimentError, match="unknown setting"):
         AggregationConfig.from_dict({"half_lfe": "1h"})

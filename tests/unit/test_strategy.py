@@ -17,7 +17,6 @@ from hypothesis import strategies as st
 from cryptodesk.data.schema import make_candles
 from cryptodesk.errors import DataError
 from cryptodesk.evaluation.strategy import (
-    Z_80,
     StrategySpec,
     buy_and_hold,
     decisions,
@@ -25,6 +24,7 @@ from cryptodesk.evaluation.strategy import (
     parse_strategy,
     run_strategy,
 )
+from cryptodesk.models.base import Z90
 
 C = 15e-4  # default fee 10 bps + slippage 5 bps
 
@@ -248,7 +248,7 @@ def test_vol_target_from_the_model_interval() -> None:
     c = candles(PATH)
     sigma = np.array([0.02, 0.04, 0.01, 0.05, 0.03])  # per-bar log sd implied by the interval
     last = c["close"].to_numpy()[:5]
-    half = np.exp(sigma * Z_80 / 2)
+    half = np.exp(sigma * (2 * Z90) / 2)
     f = forecasts(c, SIGNS, lower=list(last / half), upper=list(last * half))
     spec = StrategySpec(sizing="voltarget", vol_target=0.4, max_leverage=1.5, long_short=True)
     res = run_strategy(f, c, spec)

@@ -3,19 +3,13 @@ folds only, plain-data outputs (JSON, equity frame) and the CLI section."""
 
 from __future__ import annotations
 
-import argparse
 import json
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from cryptodesk.cli.trading_cli import (
-    add_trading_arguments,
-    monitoring_section,
-    trading_section,
-    write_equity_csv,
-)
+from cryptodesk.cli import main
 from cryptodesk.data.schema import make_candles
 from cryptodesk.errors import DataError
 from cryptodesk.evaluation.backtest import run_backtest
@@ -128,38 +122,41 @@ def test_tuned_report_counts_every_configuration() -> None:
     assert "of 10 configurations tried" in format_trading(tr)
 
 
-def _args(argv: list[str]) -> argparse.Namespace:
-    p = argparse.ArgumentParser()
-    add_trading_arguments(p)
-    return p.parse_args(argv)
+def test_cli_trading_section_json_and_equity_csv(tmp_path, capsys) -> None:
+    from cryptodesk.io.csv_export import write_candles_csv
 
-
-def test_cli_section_json_and_equity_csv(tmp_path) -> None:
     c = _candles(300)
-    spec = WalkForwardSpec(horizon=1, test_size=60, refit_every=0)
-    report = run_backtest(c, ["naive", "drift"], spec)
-    assert trading_section(report, c, _args([])) is None  # nothing trades without --strategy
-    args = _args(["--strategy", "prob:0.52", "--fee-bps", "10", "--slippage-bps", "5",
-                  "--sizing", "voltarget:0.4", "--long-short", "--equity",
-                  str(tmp_path / "eq.csv")])
-    text, data, equity = trading_section(report, c, args)
+    write_candles_csv(c, tmp_path / "syn.csv")
+    base = ["backtest", "--csv", str(tmp_path / "syn.csv"), "--symbol", "SYN-USD",
+            "--models", "drift", "--test-size", "60", "--refit-every", "0", "--quiet"]
+    assert main(base) == 0
+    assert "buy&hold" not in capsys.readouterr().out  # nothing trades without --strategy
+    assert main([*base, "--strategy", "prob:0.52", "--fee-bps", "10", "--slippage-bps", "5",
+                 "--sizing", "voltarget:0.4", "--long-short", "--equity",
+                 str(tmp_path / "eq.csv"), "--json", str(tmp_path / "run.json")]) == 0
+    text = capsys.readouterr().out
     assert "prob>0.52 long/short voltarget:0.4" in text and "buy&hold" in text
-    assert data["strategy"]["fee_bps"] == 10 and data["test"]["bars"] == 60
-    assert sum(v["n"] for v in data["regimes"]["accuracy"]["drift"].values()) == 60
-    json.dumps(data, allow_nan=False)
-    write_equity_csv(equity, args.equity)
-    back = pd.read_csv(args.equity)
+    assert "naive: ok" in text
+    data = json.loads((tmp_path / "run.json").read_text())
+    trading = data["trading"]
+    assert trading["strategy"]["fee_bps"] == 10 and trading["test"]["bars"] == 60
+    assert sum(v["n"] for v in trading["regimes"]["accuracy"]["drift"].values()) == 60
+    back = pd.read_csv(tmp_path / "eq.csv")
     assert len(back) == 3 * 60 and back["timestamp"].iat[0].endswith("Z")
     assert set(back["model"]) == {"naive", "drift", BUY_HOLD}
-    mon_text, mon_json = monitoring_section(report)
-    assert "naive: ok" in mon_text
-    assert mon_json["drift"]["status"] in ("ok", DEGRADED)
+    mon = data["monitoring"]
+    assert mon["drift"]["status"] in ("ok", DEGRADED)
+    from cryptodesk.data.csv_import import read_candles_csv
+
+    read, _ = read_candles_csv(tmp_path / "syn.csv", symbol="SYN-USD")  # what the CLI ran on
+    report = run_backtest(read, ["naive", "drift"], WalkForwardSpec(horizon=1, test_size=60,
+                                                                      refit_every=0))
     d, nv = report.results["drift"].forecasts, report.results["naive"].forecasts
     u = np.sqrt(np.mean(((d["actual"] - d["forecast"]) ** 2).to_numpy()[-50:])
                 / np.mean(((nv["actual"] - nv["forecast"]) ** 2).to_numpy()[-50:]))
-    assert mon_json["drift"]["rolling_u"] == pytest.approx(u, rel=1e-12)
-    with pytest.raises(DataError):
-        trading_section(report, c, _args(["--strategy", "prob:1.5"]))
+    assert mon["drift"]["rolling_u"] == pytest.approx(u, rel=1e-12)
+    assert main([*base, "--strategy", "prob:1.5"]) == 1
+    assert "threshold" in capsys.readouterr().err
 
 
 def test_forecast_accuracy_split_by_regime_at_the_origin() -> None:

@@ -18,8 +18,10 @@ def test_listing_does_not_import_torch() -> None:
         "from cryptodesk.models.registry import available_models, config_class\n"
         "names = available_models()\n"
         "assert {'lstm', 'gru', 'cnn', 'cnn_gru', 'transformer'} <= set(names), names\n"
-        "import cryptodesk.models.torch_catalog\n"
-        "assert 'torch' not in sys.modules\n"
+        "for name in names:\n"
+        "    config_class(name)().to_dict()  # every form drawable without the libraries\n"
+        "import cryptodesk.models.torch_configs, cryptodesk.models.epochs\n"
+        "assert 'torch' not in sys.modules and 'lightgbm' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
@@ -27,7 +29,7 @@ def test_listing_does_not_import_torch() -> None:
 torch = pytest.importorskip("torch")
 
 from cryptodesk.models import torch_train as tt  # noqa: E402
-from cryptodesk.models.torch_models import TorchConfig, TransformerConfig  # noqa: E402
+from cryptodesk.models.torch_configs import TorchConfig, TransformerConfig  # noqa: E402
 
 
 def test_choose_device() -> None:

@@ -1,0 +1,73 @@
+"""Which function a job runs, and running one to its final event.
+
+A job is named by a kind from :data:`JOBS` (or a ``"module:function"`` target under an allowed
+package) and takes a JSON-able payload dict plus a :class:`~cryptodesk.jobs.TaskContext`. The
+function returns a pickle-free result (plain data, frames, registered dataclasses). Targets are
+checked against :data:`ALLOWED_PREFIXES`, so a job message can only ever name CryptoDesk's own
+job functions (tests add their package through ``CRYPTODESK_EXTRA_JOB_MODULES``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from cryptodesk.app.jobs.events import Cancelled, Done, Failed
+from cryptodesk.errors import CryptoDeskError
+from cryptodesk.jobs import Cancelled as CancelledError
+from cryptodesk.jobs import TaskContext
+
+JobFn = Callable[[dict[str, Any], TaskContext], Any]
+
+JOBS: dict[str, str] = {
+    "run": "cryptodesk.app.run:run_job",
+    "save_model": "cryptodesk.app.library:save_model_job",
+    "forecast_bundle": "cryptodesk.app.forecast:forecast_bundle_job",
+    "warm_up": "cryptodesk.app.jobs.runner:warm_up_job",
+}
+ALLOWED_PREFIXES = ("cryptodesk.app.",)
+EXTRA_MODULES_ENV = "CRYPTODESK_EXTRA_JOB_MODULES"
+
+
+def resolve(kind: str) -> JobFn:
+    """The function of job ``kind`` (a name in :data:`JOBS` or an allowed target)."""
+    target = JOBS.get(kind, kind)
+    module_name, sep, func_name = target.partition(":")
+    extra = tuple(p.strip() + "." for p in os.environ.get(EXTRA_MODULES_ENV, "").split(",")
+                  if p.strip())
+    if not sep or not (module_name + ".").startswith(ALLOWED_PREFIXES + extra):
+        raise CryptoDeskError(f"unknown job {kind!r}")
+    fn = getattr(importlib.import_module(module_name), func_name, None)
+    if not callable(fn):
+        raise CryptoDeskError(f"unknown job {kind!r}")
+    return fn
+
+
+def run_to_end(kind: str, payload: dict[str, Any], ctx: TaskContext) -> Done | Failed | Cancelled:
+    """Run the job and return its final event; never raises (a bug becomes ``Failed``)."""
+    try:
+        result = resolve(kind)(payload, ctx)
+    except CancelledError:
+        return Cancelled()
+    except CryptoDeskError as exc:
+        return Failed(str(exc), traceback.format_exc(), "error")
+    except Exception as exc:  # a bug in a job must not take its worker down: report it
+        return Failed(f"{type(exc).__name__}: {exc}", traceback.format_exc(), "bug")
+    return Done(result)
+
+
+def warm_up_job(payload: dict[str, Any], ctx: TaskContext) -> list[str]:
+    """Import the modules a model's first fit would import (``payload["modules"]``), so the
+    run does not wait for them; best effort, returns the ones that loaded."""
+    loaded = []
+    for name in payload.get("modules", []):
+        ctx.check_cancelled()
+        try:
+            importlib.import_module(str(name))
+        except ImportError:
+            continue
+        loaded.append(str(name))
+    return loaded

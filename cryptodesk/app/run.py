@@ -1,0 +1,256 @@
+"""A walk-forward run as described by a :class:`~cryptodesk.app.runspec.RunSpec`.
+
+:func:`execute_run` is the one path by which the GUI (in a worker process, through the
+``run`` job) and the CLI (``cryptodesk run`` and ``cryptodesk backtest``) run models: it loads
+the spec's data (checking its fingerprint), joins the external inputs, walks naive and then each
+model forward, scores each against naive as soon as it finishes (a :class:`ModelScored` event,
+so tables fill in row by row), then monitors every model and, with a strategy, trades their
+forecasts.
+
+Its in-process result is a :class:`RunOutcome` (the core's report objects, for the CLI); its
+travelling form is a :class:`RunResult`: the JSON report, each model's forecasts as a frame,
+and the trading view, with nothing pickled.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from cryptodesk.app.jobs import wire
+from cryptodesk.app.jobs.events import ModelStarted
+from cryptodesk.app.runspec import DataRef, RunSpec
+from cryptodesk.app.signals import SignalsView, signals_view
+from cryptodesk.errors import CryptoDeskError, DataError
+from cryptodesk.jobs import TaskContext, null_context
+
+# A model's share of the run's progress bar, by the work one refit of it costs (relative).
+# Naive and drift fit in microseconds; the rest are weighted alike until the desk learns more.
+LIGHT_WEIGHT = 0.02
+
+
+@dataclass(frozen=True)
+class ModelScored:
+    """A model finished its walk-forward and was scored against naive on the same points."""
+
+    name: str
+    metrics: dict[str, Any]
+    forecasts: pd.DataFrame
+    seconds: float
+    n_fits: int
+    fits: list[dict[str, Any]] = field(default_factory=list)
+
+
+wire.register(ModelScored)
+
+
+@dataclass
+class RunOutcome:
+    """A run's result in this process: the candles it used (external columns joined), the
+    backtest report, monitoring, and the trading report (None without a strategy)."""
+
+    spec: RunSpec
+    candles: pd.DataFrame
+    report: Any  # cryptodesk.evaluation.backtest.BacktestReport
+    monitoring: dict[str, Any]
+    trading: Any = None  # cryptodesk.evaluation.trading_report.TradingReport
+    signals: SignalsView | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def report_json(self) -> dict[str, Any]:
+        """The JSON report (schema in docs/evaluation.md) with the run spec, the monitoring
+        section and, with a strategy, the trading section."""
+        data = self.report.to_json()
+        data["run_spec"] = self.spec.to_dict()
+        data["monitoring"] = {name: s.to_dict() for name, s in self.monitoring.items()}
+        if self.trading is not None:
+            data["trading"] = self.trading.to_json()
+        if self.notes:
+            data["notes"] = list(self.notes)
+        return data
+
+    def result(self) -> RunResult:
+        """The pickle-free form (what a worker sends back)."""
+        return RunResult(
+            spec=self.spec,
+            report=self.report_json(),
+            forecasts={name: res.forecasts for name, res in self.report.results.items()},
+            signals=self.signals,
+            notes=tuple(self.notes),
+        )
+
+
+@dataclass
+class RunResult:
+    """A run's result as data: the JSON report, each model's walk-forward forecasts, and the
+    trading view. Built from a :class:`RunOutcome`, or decoded from a worker's message."""
+
+    spec: RunSpec
+    report: dict[str, Any]
+    forecasts: dict[str, pd.DataFrame]
+    signals: SignalsView | None = None
+    notes: tuple[str, ...] = ()
+
+    def ranking(self) -> list[str]:
+        """Model names by rank (RMSE, NaN last), as in the report."""
+        return [m["model"] for m in sorted(self.report["models"], key=lambda m: m["rank"])]
+
+    def metrics(self) -> dict[str, dict[str, Any]]:
+        """Each model's metrics (NaN as None, per-horizon details included)."""
+        return {m["model"]: m["metrics"] for m in self.report["models"]}
+
+    def timings(self) -> dict[str, dict[str, Any]]:
+        """Each model's timings (total and CPU seconds, fits, forecasts)."""
+        return {m["model"]: m["timings"] for m in self.report["models"]}
+
+    def forecasts_table(self) -> pd.DataFrame:
+        """Every forecast in the export layout (see :mod:`cryptodesk.io.exports`)."""
+        from cryptodesk.evaluation.backtest import forecasts_table
+
+        return forecasts_table(self.forecasts, self.ranking(), self.spec.data.symbol)
+
+
+wire.register(RunResult, to_fields=lambda r: {
+    "spec": r.spec.to_dict(), "report": r.report, "forecasts": r.forecasts,
+    "signals": r.signals, "notes": list(r.notes),
+}, from_fields=lambda f: RunResult(
+    spec=RunSpec.from_dict(f["spec"]), report=f["report"], forecasts=f["forecasts"],
+    signals=f["signals"], notes=tuple(f["notes"]),
+))
+
+
+# ---------------------------------------------------------------------- data
+def load_candles(ref: DataRef, store: Any = None) -> pd.DataFrame:
+    """The candles a spec names: from its CSV file or the store, cut to the recorded range and
+    checked against the recorded fingerprint (DataError when the bars changed)."""
+    from cryptodesk.data.fingerprint import data_fingerprint
+
+    if ref.csv:
+        from cryptodesk.data.csv_import import read_candles_csv
+
+        candles, _report = read_candles_csv(Path(ref.csv), symbol=ref.symbol,
+                                            source=ref.source, timeframe=ref.timeframe)
+    else:
+        from cryptodesk.data.schema import SeriesKey
+        from cryptodesk.data.store import CandleStore
+
+        store = store if store is not None else CandleStore()
+        candles = store.load(SeriesKey(ref.source, ref.symbol, ref.timeframe))
+    if ref.first is not None or ref.last is not None:
+        index = candles.index
+        lo = 0 if ref.first is None else int(index.searchsorted(pd.Timestamp(ref.first)))
+        hi = len(index) if ref.last is None else int(
+            index.searchsorted(pd.Timestamp(ref.last), side="right"))
+        candles = candles.iloc[lo:hi]
+    if ref.sha256 is not None:
+        now = data_fingerprint(candles)
+        if now["sha256"] != ref.sha256:
+            raise DataError(
+                f"the {ref.label} bars from {ref.first} to {ref.last} are not the ones the run "
+                f"spec was made on ({now['rows']:,} bars now, {ref.rows:,} then; values "
+                "changed); re-import the original data or make a new spec"
+            )
+    if len(candles) == 0:
+        raise DataError(f"no {ref.label} bars in the spec's range")
+    return candles
+
+
+def with_inputs(candles: pd.DataFrame, spec: RunSpec) -> pd.DataFrame:
+    """The candles with the spec's external inputs joined (sentiment features)."""
+    if spec.sentiment is None:
+        return candles
+    from cryptodesk.app.external import join_sentiment
+
+    return join_sentiment(candles, spec.sentiment.dataset, spec.sentiment.aggregation)
+
+
+# ---------------------------------------------------------------------- the run
+def execute_run(spec: RunSpec, ctx: TaskContext | None = None, store: Any = None,
+                candles: pd.DataFrame | None = None) -> RunOutcome:
+    """Run ``spec`` (see module docstring). ``candles``: the spec's data when the caller has
+    them already (they must match the spec's fingerprint); otherwise they are loaded."""
+    from cryptodesk.evaluation.backtest import BASELINE, assemble_report
+    from cryptodesk.evaluation.monitoring import MonitorSpec, monitor_report
+    from cryptodesk.evaluation.walkforward import walk_forward
+    from cryptodesk.models.registry import create
+
+    ctx = ctx or null_context()
+    started = time.perf_counter()
+    ctx.progress(None, f"loading {spec.data.label}")
+    if candles is None:
+        candles = load_candles(spec.data, store)
+    ctx.check_cancelled()
+    if spec.sentiment is not None:
+        ctx.progress(None, f"joining sentiment dataset {spec.sentiment.dataset}")
+    candles = with_inputs(candles, spec)
+    names = spec.model_names()
+    if names[0] != BASELINE:
+        raise DataError(f"a run spec starts with {BASELINE}, the baseline every model is "
+                        "scored against")
+    weights = [LIGHT_WEIGHT if not _heavy(n) else 1.0 for n in names]
+    total, done = sum(weights), 0.0
+    results: dict[str, Any] = {}
+    for index, (model, weight) in enumerate(zip(spec.models, weights, strict=True)):
+        ctx.partial(ModelStarted(model.name, index, len(names)))
+        sub = ctx.child(done / total, (done + weight) / total)
+        done += weight
+        results[model.name] = walk_forward(create(model.name, model.config), candles,
+                                           spec.protocol, sub)
+        scored = assemble_report(candles, {BASELINE: results[BASELINE],
+                                           model.name: results[model.name]}, spec.protocol)
+        res = results[model.name]
+        ctx.partial(ModelScored(model.name, scored.metrics[model.name], res.forecasts,
+                                res.total_seconds, res.n_fits, res.fits))
+    report = assemble_report(candles, results, spec.protocol, seed=spec.seed,
+                             preset=spec.preset, seconds=time.perf_counter() - started)
+    monitor = MonitorSpec(window=spec.monitor_window, k=spec.monitor_k)
+    monitoring = monitor_report(report, monitor)
+    outcome = RunOutcome(spec, candles, report, monitoring)
+    if spec.strategy is not None:
+        ctx.check_cancelled()
+        ctx.progress(1.0, "trading backtest of the forecasts")
+        from cryptodesk.evaluation.trading_report import trading_from_report
+
+        try:
+            outcome.trading = trading_from_report(report, candles, spec.strategy,
+                                                  regimes=spec.regimes, monitor=monitor)
+            outcome.signals = signals_view(outcome.trading, candles)
+        except CryptoDeskError as exc:  # e.g. too few test bars: the forecasts stand alone
+            outcome.notes.append(f"no trading backtest: {exc}")
+    return outcome
+
+
+def _heavy(name: str) -> bool:
+    from cryptodesk.models.registry import model_entry
+
+    return bool(model_entry(name).library)
+
+
+def run_job(payload: dict[str, Any], ctx: TaskContext) -> RunResult:
+    """Job ``run``: ``payload["spec"]`` is a run spec dict; returns the run's result."""
+    spec = RunSpec.from_dict(payload.get("spec"))
+    return execute_run(spec, ctx).result()
+
+
+# ---------------------------------------------------------------------- exports
+def export_run(result: RunResult, path: Path) -> list[Path]:
+    """Write a run's files: the forecasts CSV at ``path``, the metrics CSV
+    (``<name>.metrics.csv``), the JSON report (``<name>.json``) and the run spec
+    (``<name>.spec.json``) beside it; returns their paths. The same writers as the CLI's."""
+    from cryptodesk.atomic import write_text_atomic
+    from cryptodesk.io.exports import write_forecasts_csv, write_metrics_csv
+    from cryptodesk.safejson import dumps
+
+    path = Path(path)
+    write_forecasts_csv(result.forecasts_table(), path)
+    metrics_path = path.with_name(f"{path.stem}.metrics.csv")
+    write_metrics_csv(result.metrics(), metrics_path, order=result.ranking())
+    json_path = path.with_suffix(".json")
+    write_text_atomic(json_path, dumps(result.report) + "\n")
+    spec_path = path.with_name(f"{path.stem}.spec.json")
+    result.spec.write(spec_path)
+    return [path, metrics_path, json_path, spec_path]
