@@ -105,6 +105,9 @@ def _run_gui(args: argparse.Namespace) -> int:
     """Open the desktop app; until it is installed/available, explain what works headless."""
     import importlib
 
+    from cryptodesk import platform_check
+
+    platform_check.start()  # ldd on Qt's X11 plugin runs while Qt is imported
     try:
         app = importlib.import_module("cryptodesk.gui.app")
     except ImportError:

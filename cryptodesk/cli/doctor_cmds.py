@@ -3,8 +3,9 @@
 The first thing to run when something is off, and what a bug report should include. Prints
 versions (reading package metadata, so nothing heavy is imported except torch for the CUDA
 check), the four user directories and whether they are writable, optional parts, and checks
-that the settings file, the candle store and the model library can be read. Exit code 1 when
-a check fails.
+that the settings file, the candle store and the model library can be read, and that Qt's X11
+platform plugin finds its system libraries (naming the packages to install when it does not).
+Exit code 1 when a check fails.
 """
 
 from __future__ import annotations
@@ -78,6 +79,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     failures += _check("settings", _check_settings)
     failures += _check("candle store", _check_store)
     failures += _check("model library", _check_models)
+    failures += _check("desktop window", _check_desktop)
     if failures:
         print(f"\n{len(failures)} problem(s):")
         for failure in failures:
@@ -146,6 +148,16 @@ def _check(label: str, func) -> list[str]:
         return [f"{label}: {exc}"]
     print(f"  {label:<14} ok - {message}")
     return []
+
+
+def _check_desktop() -> str:
+    """Can Qt's X11 platform plugin load here (ldd on it; see cryptodesk.platform_check)?"""
+    from cryptodesk import platform_check
+
+    ok, text = platform_check.diagnose()
+    if not ok:
+        raise RuntimeError(text)
+    return text
 
 
 def _check_settings() -> str:

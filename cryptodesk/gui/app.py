@@ -13,6 +13,8 @@ import sys
 import time
 from collections.abc import Sequence
 
+from cryptodesk import platform_check
+
 log = logging.getLogger(__name__)
 PROCESS_START = time.monotonic()
 SMOKE_ENV = "CRYPTODESK_SMOKE_EXIT_MS"
@@ -101,14 +103,24 @@ def smoke_exit_ms() -> int | None:
 
 
 def run(debug: bool = False) -> int:
-    """Open the main window and run the event loop; returns the exit code."""
+    """Open the main window and run the event loop; returns the exit code.
+
+    Before Qt is asked for a window, :mod:`cryptodesk.platform_check` makes sure the platform
+    plugin can load (X11 libraries present, a display set): otherwise Qt aborts the process
+    with a core dump, so the check prints one line saying what to install and returns 1.
+    """
     init_logging(debug)
+    blocker = platform_check.problem()
+    if blocker is not None:
+        log.error("%s", blocker)
+        print(f"cryptodesk: error: {blocker}", file=sys.stderr)
+        return 1
     app = application()
     window = create_window(app)
     window.show()
     app.processEvents()  # the first expose and paint: the window is on screen from here
-    log.info("window shown %.2f s after start (at %.3f)", time.monotonic() - PROCESS_START,
-             time.time())
+    log.info("window shown %.2f s after start (at %.3f) on %s", time.monotonic() - PROCESS_START,
+             time.time(), app.platformName())
     _quit_on_sigint(app, window)
     smoke = smoke_exit_ms()
     if smoke is not None:
