@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 from cryptodesk.errors import DataError
@@ -20,7 +19,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = data_sub.add_parser("import", help="import a CSV file into the local store")
     p.add_argument("path", type=Path, help="CSV file (Yahoo, exchange klines, epoch exports)")
-    p.add_argument("--symbol", required=True, help="symbol to store it as, e.g. BTC-USD")
+    p.add_argument("--symbol", help="symbol to store it as, e.g. BTC-USD (default: guessed from "
+                                    "the file name, e.g. BTC-USDT-1h.csv -> BTC-USDT)")
     p.add_argument("--timeframe", help="bar length (1m ... 1w); inferred when omitted")
     p.add_argument("--source", default="csv", help="source name in the store (default: csv)")
     p.add_argument("--json", action="store_true", help="print the quality report as JSON")
@@ -79,29 +79,38 @@ def _resolve(args: argparse.Namespace):
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    """Import a CSV; print the quality report; store is unchanged if anything fails."""
-    from cryptodesk.data.csv_import import read_candles_csv
+    """Import a CSV (the same workflow as the app's import); print the quality report; the
+    store is unchanged if anything fails."""
+    from cryptodesk.app.ingest import import_csv
+    from cryptodesk.jobs import null_context
 
-    started = time.perf_counter()
-    candles, report = read_candles_csv(
-        args.path, symbol=args.symbol, source=args.source, timeframe=args.timeframe
-    )
-    result = _store().write(candles)
-    seconds = time.perf_counter() - started
-    meta = candles.attrs
+    outcome = import_csv(_store(), args.path, null_context(), symbol=args.symbol,
+                         source=args.source, timeframe=args.timeframe)
+    meta, result = outcome.series.meta, outcome.write
     if args.json:
         from dataclasses import asdict
 
-        out = {"series": dict(meta), "write": asdict(result), "quality": report.to_dict()}
+        out = {"series": {"symbol": meta.symbol, "timeframe": meta.timeframe,
+                          "source": meta.source, "synthetic": meta.synthetic},
+               "symbol_guessed": outcome.symbol_guessed, "write": asdict(result),
+               "quality": outcome.file_report.to_dict()}
+        if outcome.merged:
+            out["stored_series_quality"] = outcome.series.report.to_dict()
         print(json.dumps(out, indent=2))
         return 0
+    if outcome.symbol_guessed:
+        print(f"Symbol {meta.symbol} taken from the file name (use --symbol to choose another)")
     print(
-        f"Imported {len(candles):,} bars into {meta['symbol']} {meta['timeframe']} "
-        f"({meta['source']}): {result.added:,} new, {result.replaced:,} updated, "
-        f"{result.rows_after:,} stored ({seconds:.2f} s)"
+        f"Imported {outcome.file_report.rows:,} bars into {meta.symbol} {meta.timeframe} "
+        f"({meta.source}): {result.added:,} new, {result.replaced:,} updated, "
+        f"{result.rows_after:,} stored ({outcome.seconds:.2f} s)"
     )
-    for line in report.lines():
+    for line in outcome.file_report.lines():
         print(f"  {line}")
+    if outcome.merged:
+        print("Whole stored series after the merge:")
+        for line in outcome.series.report.lines():
+            print(f"  {line}")
     return 0
 
 
