@@ -56,6 +56,7 @@ from cryptodesk.errors import ModelError
 from cryptodesk.jobs import TaskContext, null_context
 from cryptodesk.models.capabilities import Capabilities
 from cryptodesk.models.config import ModelConfig
+from cryptodesk.models.conformal import Calibration, out_of_fold_scores
 from cryptodesk.safejson import dumps
 
 MODEL_FILE = "model.json"
@@ -152,6 +153,10 @@ class Forecaster(abc.ABC):
     name: ClassVar[str] = ""
     config_cls: ClassVar[type[ModelConfig]] = ModelConfig
     capabilities: ClassVar[Capabilities] = _RegisteredCapabilities()  # type: ignore[assignment]
+    # Conformal calibration (cryptodesk.models.conformal): True = a copy fitted before the
+    # held-back tail scores it and the model itself is fitted on the whole window (two fits);
+    # False = split: the model itself is fitted before the tail (one fit; for costly models).
+    calibration_refit: ClassVar[bool] = True
 
     def __init__(self, config: ModelConfig | dict[str, Any] | None = None) -> None:
         if config is None:
@@ -166,6 +171,7 @@ class Forecaster(abc.ABC):
         self.fitted_horizon = 0
         self.train_end: pd.Timestamp | None = None
         self.train_rows = 0
+        self.calibration: Calibration | None = None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.config!r})"
@@ -188,7 +194,12 @@ class Forecaster(abc.ABC):
         ctx = ctx or null_context()
         ctx.check_cancelled()
         self.fitted_horizon = 0
-        self._fit(train, ctx, horizon)
+        self.calibration = None
+        if self.config.interval == "conformal":
+            cal_ctx = ctx.child(0.0, 0.5 if self.calibration_refit else 1.0)
+            self.calibration = out_of_fold_scores(self, train, horizon, cal_ctx)
+        if self.calibration is None or self.calibration_refit:
+            self._fit(train, ctx.child(0.5, 1.0) if self.calibration else ctx, horizon)
         self.fitted_horizon = horizon
         self.train_end = train.index[-1]
         self.train_rows = len(train)
@@ -210,7 +221,26 @@ class Forecaster(abc.ABC):
         forecast = self._predict(history, horizon)
         if forecast.horizon != horizon:
             raise ModelError(f"{self.name}: returned {forecast.horizon} steps, asked for {horizon}")
+        if self.calibration is not None and self.calibration.horizon >= horizon:
+            forecast = self.calibration.apply(forecast, history, self.keeps_own_p_up())
         return forecast
+
+    def calibration_paths(self, train: pd.DataFrame, origins: np.ndarray, horizon: int) -> np.ndarray:
+        """Point forecasts of the cumulative log return, ``(len(origins), horizon)``, from each
+        origin (a row number of ``train``) using rows up to it only: the out-of-fold forecasts
+        the conformal calibration scores. One ``_predict`` per origin by default; models with
+        a cheaper batch path (LightGBM: one feature matrix, one booster call) override it."""
+        close = train["close"].to_numpy(dtype=np.float64)
+        out = np.empty((len(origins), horizon))
+        for i, o in enumerate(origins):
+            point = self._predict(train.iloc[: int(o) + 1], horizon).point
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out[i] = np.log(point / close[int(o)])
+        return out
+
+    def keeps_own_p_up(self) -> bool:
+        """True when the model's own P(up) is kept over the calibrated one (a classifier)."""
+        return False
 
     @classmethod
     def fast_config(cls) -> ModelConfig:
@@ -282,6 +312,7 @@ class Forecaster(abc.ABC):
             "train_end": None if self.train_end is None else self.train_end.isoformat(),
             "train_rows": self.train_rows,
             "state": self.get_state(),
+            "calibration": None if self.calibration is None else self.calibration.to_state(),
             "files": files,
         }
         write_text_atomic(directory / MODEL_FILE, dumps(doc))
@@ -295,6 +326,7 @@ class Forecaster(abc.ABC):
             raise ModelError(f"{directory} holds a {doc['name']!r} model, not {cls.name!r}")
         model = cls(cls.config_cls.from_dict(doc["config"]))
         model.set_state(doc.get("state") or {})
+        model.calibration = Calibration.from_state(doc.get("calibration"))
         model.load_native(Path(directory))
         model.fitted_horizon = int(doc["fitted_horizon"])
         model.train_end = pd.Timestamp(doc["train_end"]) if doc.get("train_end") else None

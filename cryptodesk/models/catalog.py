@@ -32,7 +32,7 @@ BUILTIN: tuple[ModelEntry, ...] = (
         name="naive", target="cryptodesk.models.baselines:NaiveForecaster",
         config="cryptodesk.models.baselines:NaiveConfig", library="",
         description="Tomorrow equals today: the baseline every model is scored against.",
-        capabilities=Capabilities(min_train_bars=1), baseline=True,
+        capabilities=Capabilities(quantiles=True, p_up=True, min_train_bars=1), baseline=True,
     ),
     ModelEntry(
         name="drift", target="cryptodesk.models.baselines:DriftForecaster",

@@ -3,10 +3,12 @@
 For each step h = 1..H the model trains, on the training window only:
 
 - a point model (L2 regression) of ``log(close[t+h] / close[t])``;
-- with ``quantiles``: two quantile-objective models (alpha 0.1 and 0.9) for the 80 % interval;
-- P(up) either from a binary classifier of ``return > 0`` (``p_up="classifier"``) or from the
-  predicted distribution (``"distribution"``: normal with the point forecast as mean and the
-  spread implied by the quantiles, or the training residual sd without them).
+- with ``quantiles`` (off by default): two quantile-objective models (alpha 0.1 and 0.9), the
+  band used with ``interval="model"``. By default the 80 % interval and P(up) are conformal
+  (:mod:`cryptodesk.models.conformal`): one extra point booster per step, fitted before the
+  held-back tail of the window, instead of two quantile boosters on all of it;
+- P(up) from a binary classifier of ``return > 0`` (``p_up="classifier"``, kept over the
+  conformal one) or from the predicted distribution (``"distribution"``).
 
 Features come from the config's :class:`~cryptodesk.features.spec.FeatureSpec`. Each feature at
 row t depends only on rows up to t, and the targets of a training window are computed inside
@@ -53,8 +55,9 @@ class LightGBMConfig(ModelConfig):
     bagging_fraction: float = param(0.8, min=0.05, max=1.0, label="Row subsample")
     lambda_l2: float = param(1.0, min=0.0, max=1000.0, label="L2 regularisation")
     max_bin: int = param(63, min=4, max=1023, advanced=True, label="Histogram bins")
-    quantiles: bool = param(True, label="Quantile models",
-                            help="Train 10 % / 90 % quantile models for an interval.")
+    quantiles: bool = param(False, label="Quantile models",
+                            help="Also train 10 % / 90 % quantile models (their band is used "
+                                 "with Interval = 'model'; the default interval is conformal).")
     p_up: Literal["classifier", "distribution", "off"] = param(
         "distribution", label="P(up) from",
         help="A binary classifier, or the predicted distribution (faster).",
@@ -127,12 +130,13 @@ class LightGBMForecaster(Forecaster):
                 booster = lgb.train(
                     self._params(head), dataset, num_boost_round=cfg.n_estimators,
                     callbacks=[_cancel_callback(ctx)],
+                    keep_training_booster=True,  # skips a string round trip of the model
                 )
                 self.boosters[f"{head}_h{h}"] = booster
                 if head == "point":
                     # spread for P(up) when there are no quantile models (in-sample, optimistic)
                     self.residual_sd.append(
-                        0.0 if cfg.quantiles
+                        0.0 if cfg.quantiles or cfg.interval == "conformal"
                         else float(np.std(y - booster.predict(x, num_threads=1), ddof=1))
                     )
                 done += 1
@@ -200,6 +204,17 @@ class LightGBMForecaster(Forecaster):
                         else self.residual_sd[k]
                     p_up[k] = float(normal_cdf(point[k] / max(sd, 1e-12)))
         return Forecast.from_log_returns(last, point, q10=lo, q90=hi, p_up=p_up)
+
+    def calibration_paths(self, train: pd.DataFrame, origins: np.ndarray, horizon: int) -> np.ndarray:
+        """Batch form of the point forecasts: one feature matrix, one booster call per step
+        (each feature row depends only on rows up to it, so row o equals the forecast made
+        from ``train.iloc[:o+1]``)."""
+        x = feature_matrix(train, self.config.features, self.timeframe)[np.asarray(origins)]
+        return np.column_stack([self.boosters[f"point_h{h}"].predict(x, num_threads=1)
+                                for h in range(1, horizon + 1)])
+
+    def keeps_own_p_up(self) -> bool:
+        return self.config.p_up == "classifier"
 
     def _raw(self, key: str, x: np.ndarray) -> float:
         # predict on a numpy row; num_threads=1: a single row gains nothing from threads

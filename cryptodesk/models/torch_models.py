@@ -79,6 +79,9 @@ class TorchForecaster(Forecaster):
     """
 
     config: TorchConfig
+    # Training is the costly part: calibrate by split (the net is fitted before the held-back
+    # tail and scored on it) rather than fitting a second net.
+    calibration_refit = False
 
     def __init__(self, config: Any = None) -> None:
         super().__init__(config)
