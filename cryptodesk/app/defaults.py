@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 DEFAULT_MODELS = ("naive", "drift", "arima", "lightgbm")
+# --target volatility: the volatility baselines and LightGBM on the same target
+DEFAULT_VOLATILITY_MODELS = ("naive", "ewma", "garch", "har", "lightgbm")
 DEFAULT_PRESET = "wf1"
 
 

@@ -106,6 +106,19 @@ class WalkForwardResult:
     cpu_seconds: float = 0.0  # process CPU time: comparable across machine load, unlike wall
     fits: list[dict[str, Any]] = field(default_factory=list)  # per refit: origin, rows, summary
     extra: dict[str, Any] = field(default_factory=dict)
+    target: str = "price"  # what was forecast and scored: price or volatility
+
+
+def value_column(target: str, candles: pd.DataFrame) -> str:
+    """The column a walk-forward scores: ``close`` for prices, ``rv`` for volatility."""
+    if target == "price":
+        return "close"
+    if target == "volatility":
+        if "rv" not in candles.columns:
+            raise DataError("a volatility walk-forward needs the realised-variance column; "
+                            "build the frame with volatility_frame()")
+        return "rv"
+    raise DataError(f"unknown target {target!r}; known: price, volatility")
 
 
 def first_test_row(candles: pd.DataFrame, spec: WalkForwardSpec) -> int:
@@ -137,8 +150,14 @@ def walk_forward(
     candles: pd.DataFrame,
     spec: WalkForwardSpec,
     ctx: TaskContext | None = None,
+    target: str = "price",
 ) -> WalkForwardResult:
     """Run ``model`` through the walk-forward described by ``spec`` on ``candles``.
+
+    ``target``: ``price`` scores the closes; ``volatility`` scores the realised variance of
+    each target bar (the ``rv`` column of
+    :func:`~cryptodesk.features.volatility.volatility_frame`): then ``actual`` is the realised
+    variance at the target bar and ``last_close`` the one at the origin.
 
     ``model`` is an unfitted :class:`Forecaster` (refitted in place) or a factory returning a
     fresh one. Raises :class:`DataError` when the data are too short for the spec, and
@@ -159,7 +178,7 @@ def walk_forward(
             f"there are {first_test}"
         )
     index = candles.index
-    close = candles["close"].to_numpy(dtype=np.float64)
+    close = candles[value_column(target, candles)].to_numpy(dtype=np.float64)
     h_max = spec.horizon
     total = len(origins)
     rows_o, rows_h = [], []
@@ -175,7 +194,7 @@ def walk_forward(
             lo = 0 if spec.window == "expanding" else max(0, o + 1 - train_size)
             fit_ctx = ctx.child(step / total, step / total, f"{name}: ")
             t0 = time.perf_counter()
-            forecaster.fit(candles.iloc[lo : o + 1], fit_ctx, horizon=h_max)
+            forecaster.fit(candles.iloc[lo : o + 1], fit_ctx, horizon=h_max, target=target)
             fit_s += time.perf_counter() - t0
             fits.append({"origin": index[o].isoformat(), "train_rows": o + 1 - lo,
                          **forecaster.fit_summary()})
@@ -234,4 +253,5 @@ def walk_forward(
         train_rows_first=train_rows_first,
         cpu_seconds=time.process_time() - cpu_started,
         fits=fits,
+        target=target,
     )

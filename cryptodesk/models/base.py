@@ -172,6 +172,7 @@ class Forecaster(abc.ABC):
         self.train_end: pd.Timestamp | None = None
         self.train_rows = 0
         self.calibration: Calibration | None = None
+        self.target = "price"  # what the last fit learnt to forecast: price or volatility
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.config!r})"
@@ -183,10 +184,15 @@ class Forecaster(abc.ABC):
         return self.fitted_horizon > 0
 
     def fit(
-        self, train: pd.DataFrame, ctx: TaskContext | None = None, horizon: int = 1
+        self, train: pd.DataFrame, ctx: TaskContext | None = None, horizon: int = 1,
+        target: str = "price",
     ) -> Forecaster:
-        """Fit on ``train`` only, for forecasts up to ``horizon`` steps; returns self."""
+        """Fit on ``train`` only, for forecasts up to ``horizon`` steps of ``target`` (``price``:
+        closes; ``volatility``: the ``rv`` column's realised variance); returns self."""
         horizon = self._check_horizon(horizon)
+        if target not in self.capabilities.targets:
+            raise ModelError(f"{self.name} does not forecast {target}; it forecasts "
+                             f"{' and '.join(self.capabilities.targets)}")
         _check_frame(train, "training data")
         need = self.min_train_bars()
         if len(train) < need:
@@ -195,7 +201,8 @@ class Forecaster(abc.ABC):
         ctx.check_cancelled()
         self.fitted_horizon = 0
         self.calibration = None
-        if self.config.interval == "conformal":
+        self.target = target
+        if self.config.interval == "conformal" and target == "price":
             cal_ctx = ctx.child(0.0, 0.5 if self.calibration_refit else 1.0)
             self.calibration = out_of_fold_scores(self, train, horizon, cal_ctx)
         if self.calibration is None or self.calibration_refit:
@@ -309,6 +316,7 @@ class Forecaster(abc.ABC):
             "name": self.name,
             "config": self.config.to_dict(),
             "fitted_horizon": self.fitted_horizon,
+            "target": self.target,
             "train_end": None if self.train_end is None else self.train_end.isoformat(),
             "train_rows": self.train_rows,
             "state": self.get_state(),
@@ -329,6 +337,7 @@ class Forecaster(abc.ABC):
         model.calibration = Calibration.from_state(doc.get("calibration"))
         model.load_native(Path(directory))
         model.fitted_horizon = int(doc["fitted_horizon"])
+        model.target = str(doc.get("target") or "price")
         model.train_end = pd.Timestamp(doc["train_end"]) if doc.get("train_end") else None
         model.train_rows = int(doc.get("train_rows", 0))
         return model

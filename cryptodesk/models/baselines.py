@@ -36,6 +36,11 @@ class NaiveForecaster(Forecaster):
         del train, ctx, horizon  # nothing to learn
 
     def _predict(self, history: pd.DataFrame, horizon: int) -> Forecast:
+        if self.target == "volatility":  # the last realised variance
+            from cryptodesk.models.volatility import VAR_FLOOR, last_finite, realised
+
+            value = last_finite(realised(history, self.name)[-100:])
+            return Forecast(point=np.full(horizon, max(value, VAR_FLOOR)))
         last = float(history["close"].iat[-1])
         return Forecast(point=np.full(horizon, last))
 

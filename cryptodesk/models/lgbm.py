@@ -20,6 +20,7 @@ the training computation. Saved as LightGBM's own text model format plus JSON; n
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -31,9 +32,11 @@ from cryptodesk.errors import ModelError
 from cryptodesk.features.builders import feature_matrix, last_feature_row
 from cryptodesk.features.spec import FeatureSpec
 from cryptodesk.features.targets import future_log_returns
+from cryptodesk.features.volatility import HAR_WINDOWS, future_values, har_features
 from cryptodesk.jobs import TaskContext
 from cryptodesk.models.base import Z90, Forecast, Forecaster, normal_cdf
 from cryptodesk.models.config import ModelConfig, param
+from cryptodesk.models.volatility import realised
 
 HEADS = ("point", "q10", "q90", "up")
 
@@ -83,6 +86,7 @@ class LightGBMForecaster(Forecaster):
         super().__init__(config)
         self.boosters: dict[str, Any] = {}  # "<head>_h<step>" -> lightgbm.Booster
         self.residual_sd: list[float] = []
+        self.smearing: list[float] = []  # volatility target: bias correction per step
         self.timeframe: str | None = None
         self._booster_keys: list[str] = []  # names read by set_state, loaded by load_native
 
@@ -95,18 +99,41 @@ class LightGBMForecaster(Forecaster):
         return max(self.capabilities.min_train_bars, self.config.features.warmup() + 30)
 
     def min_history(self) -> int:
-        return self.config.features.warmup()
+        return max(self.config.features.warmup(), HAR_WINDOWS[-1])
+
+    def _design(self, frame: pd.DataFrame, last_only: bool = False) -> np.ndarray:
+        """Feature rows (all, or the last one only); under the volatility target the log HAR
+        components of the realised variance are appended."""
+        cfg = self.config
+        if last_only:
+            x = last_feature_row(frame, cfg.features, self.timeframe)[None, :]
+        else:
+            x = feature_matrix(frame, cfg.features, self.timeframe)
+        if self.target != "volatility":
+            return x
+        rv = realised(frame, self.name)
+        har = har_features(rv[-HAR_WINDOWS[-1]:] if last_only else rv)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            har = np.log(np.where(har > 0, har, np.nan))
+        return np.hstack([x, har[-1:] if last_only else har])
+
+    def _targets(self, train: pd.DataFrame, horizon: int) -> np.ndarray:
+        if self.target != "volatility":
+            return future_log_returns(train["close"].to_numpy(dtype=np.float64), horizon)
+        future = future_values(realised(train, self.name), horizon)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log(np.where(future > 0, future, np.nan))  # log variance: tame tails
 
     def _fit(self, train: pd.DataFrame, ctx: TaskContext, horizon: int) -> None:
         import lightgbm as lgb
 
         cfg = self.config
         self.timeframe = str(train.attrs.get("timeframe") or _infer_tf(train))
-        x_all = feature_matrix(train, cfg.features, self.timeframe)
-        y_all = future_log_returns(train["close"].to_numpy(dtype=np.float64), horizon)
+        x_all = self._design(train)
+        y_all = self._targets(train, horizon)
         first = cfg.features.warmup() - 1
         heads = self._heads()
-        self.boosters, self.residual_sd = {}, []
+        self.boosters, self.residual_sd, self.smearing = {}, [], []
         total = horizon * len(heads)
         done = 0
         for h in range(1, horizon + 1):
@@ -133,7 +160,11 @@ class LightGBMForecaster(Forecaster):
                     keep_training_booster=True,  # skips a string round trip of the model
                 )
                 self.boosters[f"{head}_h{h}"] = booster
-                if head == "point":
+                if head == "point" and self.target == "volatility":
+                    # Duan's smearing: E[v] = exp(log forecast) * mean(exp(residual))
+                    resid = y - booster.predict(x, num_threads=1)
+                    self.smearing.append(float(np.mean(np.exp(resid))))
+                elif head == "point":
                     # spread for P(up) when there are no quantile models (in-sample, optimistic)
                     self.residual_sd.append(
                         0.0 if cfg.quantiles or cfg.interval == "conformal"
@@ -150,6 +181,8 @@ class LightGBMForecaster(Forecaster):
 
     def _heads(self) -> list[str]:
         heads = ["point"]
+        if self.target == "volatility":
+            return heads
         if self.config.quantiles:
             heads += ["q10", "q90"]
         if self.config.p_up == "classifier":
@@ -184,7 +217,11 @@ class LightGBMForecaster(Forecaster):
     # ------------------------------------------------------------------ predict
     def _predict(self, history: pd.DataFrame, horizon: int) -> Forecast:
         cfg = self.config
-        x = last_feature_row(history, cfg.features, self.timeframe)[None, :]
+        x = self._design(history, last_only=True)
+        if self.target == "volatility":
+            return Forecast(point=np.array([
+                math.exp(self._raw(f"point_h{k + 1}", x)) * self.smearing[k]
+                for k in range(horizon)]))
         last = float(history["close"].iat[-1])
         point = np.empty(horizon)
         lo = np.empty(horizon) if cfg.quantiles else None
@@ -209,7 +246,7 @@ class LightGBMForecaster(Forecaster):
         """Batch form of the point forecasts: one feature matrix, one booster call per step
         (each feature row depends only on rows up to it, so row o equals the forecast made
         from ``train.iloc[:o+1]``)."""
-        x = feature_matrix(train, self.config.features, self.timeframe)[np.asarray(origins)]
+        x = self._design(train)[np.asarray(origins)]
         return np.column_stack([self.boosters[f"point_h{h}"].predict(x, num_threads=1)
                                 for h in range(1, horizon + 1)])
 
@@ -227,10 +264,11 @@ class LightGBMForecaster(Forecaster):
     # ------------------------------------------------------------------ persistence
     def get_state(self) -> dict[str, Any]:
         return {"residual_sd": self.residual_sd, "timeframe": self.timeframe,
-                "boosters": sorted(self.boosters)}
+                "boosters": sorted(self.boosters), "smearing": self.smearing}
 
     def set_state(self, state: dict[str, Any]) -> None:
         self.residual_sd = [float(v) for v in state.get("residual_sd", [])]
+        self.smearing = [float(v) for v in state.get("smearing", [])]
         self.timeframe = state.get("timeframe")
         self._booster_keys = list(state.get("boosters", []))
 
