@@ -204,8 +204,11 @@ class ModelLibrary:
         metrics: dict[str, Any] | None = None,
         evaluation: dict[str, Any] | None = None,
         seed: int | None = None,
+        lineage: dict[str, Any] | None = None,
     ) -> BundleInfo:
-        """Save a fitted model as a new bundle; returns its library entry."""
+        """Save a fitted model as a new bundle; returns its library entry. ``lineage``: the
+        optional ``lineage`` section (earlier versions, their data ranges and scores) that
+        ``models retrain`` records."""
         if not model.is_fitted:
             raise BundleError(f"{model.name}: cannot save a model that was never fitted")
         meta = train.attrs
@@ -223,6 +226,8 @@ class ModelLibrary:
                 label, n = f"{base} #{n}", n + 1
         manifest = build_manifest(model, train, bundle_id=bundle_id, label=label,
                                   metrics=metrics, seed=seed, evaluation=evaluation)
+        if lineage:
+            manifest["lineage"] = _jsonable(lineage)
         self.root.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{bundle_id}-", dir=self.root))
         try:
@@ -245,6 +250,13 @@ class ModelLibrary:
             raise BundleError("a label must not be empty")
         self._check_label_free(label, except_id=info.id)
         manifest = dict(info.manifest, label=label)
+        write_text_atomic(info.path / MANIFEST, json.dumps(manifest, indent=2, default=_json_default))
+        return self._info(info.path)
+
+    def set_lineage(self, ref: str, lineage: dict[str, Any]) -> BundleInfo:
+        """Replace a bundle's optional ``lineage`` section (e.g. a retrain that kept it)."""
+        info = self.resolve(ref)
+        manifest = dict(info.manifest, lineage=_jsonable(lineage))
         write_text_atomic(info.path / MANIFEST, json.dumps(manifest, indent=2, default=_json_default))
         return self._info(info.path)
 

@@ -26,6 +26,9 @@ JOBS: dict[str, str] = {
     "run": "cryptodesk.app.run:run_job",
     "save_model": "cryptodesk.app.library:save_model_job",
     "forecast_bundle": "cryptodesk.app.forecast:forecast_bundle_job",
+    "forecast_future": "cryptodesk.app.future:forecast_future_job",
+    "retrain": "cryptodesk.app.retrain:retrain_job",
+    "retrain_suggestions": "cryptodesk.app.retrain:retrain_suggestions_job",
     "warm_up": "cryptodesk.app.jobs.runner:warm_up_job",
 }
 ALLOWED_PREFIXES = ("cryptodesk.app.",)
