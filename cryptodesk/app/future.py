@@ -22,6 +22,7 @@ from cryptodesk.app.jobs import wire
 from cryptodesk.data.timeframes import timeframe_delta
 from cryptodesk.errors import DataError
 from cryptodesk.jobs import TaskContext, null_context
+from cryptodesk.safejson import to_jsonable
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,7 @@ def forecast_future(
             continue
         seconds = (pd.Timestamp.now() - t0).total_seconds()
         paths.append(FuturePath(name, np.asarray(x), fc.point, fc.q10, fc.q90, fc.p_up, seconds,
-                                model.fit_summary()))
+                                to_jsonable(model.fit_summary())))
         frames.append(_table(name, times, fc, meta, last_time))
         sub.progress(1.0, "done")
     if not paths:

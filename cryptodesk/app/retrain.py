@@ -33,6 +33,7 @@ from cryptodesk.app.jobs import wire
 from cryptodesk.errors import DataError
 from cryptodesk.io.bundles import BundleInfo, ModelLibrary
 from cryptodesk.jobs import TaskContext, null_context
+from cryptodesk.safejson import to_jsonable
 
 SIGNIFICANCE = 0.05
 
@@ -164,7 +165,7 @@ def retrain_bundle(
     challenger = walk_forward(create(kind, config), candles, spec,
                               ctx.child(0.05, 0.6, "challenger: ")).forecasts
     naive = walk_forward(create("naive", {"interval": "model"}), candles, spec).forecasts
-    scores = compare(current, challenger, naive, horizon)
+    scores = to_jsonable(compare(current, challenger, naive, horizon))  # NaN -> None
     decision, reason = decide(scores)
     record = {
         "at": pd.Timestamp.now(tz="UTC").isoformat(), "from": info.id,

@@ -64,7 +64,7 @@ class EwmaConfig(ModelConfig):
 
     lam: float = param(0.94, min=0.5, max=0.9999, label="Decay (lambda)",
                        help="RiskMetrics uses 0.94 for daily data.")
-    window: int = param(100, min=5, max=10_000, advanced=True, label="Window (bars)")
+    window: int = param(100, min=1, max=10_000, advanced=True, label="Window (bars)")
 
 
 class EwmaForecaster(Forecaster):

@@ -42,7 +42,8 @@ class Spy(Forecaster):
     capabilities = Capabilities(min_train_bars=5)
 
     def __init__(self, config=None) -> None:
-        super().__init__(config)
+        # its own (absent) band: it records the walk-forward's fits, not the calibration's
+        super().__init__(config if config is not None else {"interval": "model"})
         self.fits: list[tuple[pd.Timestamp, pd.Timestamp, int]] = []
         self.histories: list[pd.Timestamp] = []
 
