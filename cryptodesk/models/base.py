@@ -214,6 +214,37 @@ class Forecaster(abc.ABC):
 
     def predict(self, history: pd.DataFrame, horizon: int) -> Forecast:
         """Forecast the ``horizon`` closes after the last row of ``history``."""
+        horizon = self._check_predict(history, horizon)
+        return self._finish(self._predict(history, horizon), history, horizon)
+
+    def predict_many(self, history: pd.DataFrame, origins: np.ndarray, horizon: int) -> list[Forecast]:
+        """Forecasts from several origins (ascending row numbers of ``history``, the last one
+        its last row), each exactly what ``predict(history.iloc[:o + 1], horizon)`` gives.
+
+        Walk-forward calls this once per refit block. The default calls :meth:`predict` per
+        origin on the slice up to it; a model may override :meth:`_predict_many` with a batch
+        path (LightGBM: one feature matrix and one booster call per step) when every input it
+        computes at row o uses rows up to o only. The contract tests check both promises:
+        identical to per-origin ``predict``, and unchanged when the rows after an origin change.
+        """
+        origins = np.asarray(origins, dtype=np.int64)
+        horizon = self._check_predict(history.iloc[: int(origins[0]) + 1], horizon)
+        if int(origins[-1]) != len(history) - 1:
+            raise ModelError(f"{self.name}: predict_many's history must end at its last origin")
+        points = self._predict_many(history, origins, horizon)
+        if points is None:
+            return [self.predict(history.iloc[: int(o) + 1], horizon) for o in origins]
+        return [self._finish(fc, history.iloc[: int(o) + 1], horizon)
+                for o, fc in zip(origins, points, strict=True)]
+
+    def _predict_many(self, history: pd.DataFrame, origins: np.ndarray,
+                      horizon: int) -> list[Forecast] | None:
+        """Batch hook of :meth:`predict_many`: the uncalibrated forecasts per origin, or None
+        (the default) to predict origin by origin."""
+        del history, origins, horizon
+        return None
+
+    def _check_predict(self, history: pd.DataFrame, horizon: int) -> int:
         if not self.is_fitted:
             raise ModelError(f"{self.name}: predict() before fit()")
         horizon = self._check_horizon(horizon)
@@ -225,7 +256,9 @@ class Forecaster(abc.ABC):
         need = self.min_history()
         if len(history) < need:
             raise ModelError(f"{self.name}: needs at least {need} bars of history, got {len(history)}")
-        forecast = self._predict(history, horizon)
+        return horizon
+
+    def _finish(self, forecast: Forecast, history: pd.DataFrame, horizon: int) -> Forecast:
         if forecast.horizon != horizon:
             raise ModelError(f"{self.name}: returned {forecast.horizon} steps, asked for {horizon}")
         if self.calibration is not None and self.calibration.horizon >= horizon:

@@ -250,6 +250,22 @@ class LightGBMForecaster(Forecaster):
         return np.column_stack([self.boosters[f"point_h{h}"].predict(x, num_threads=1)
                                 for h in range(1, horizon + 1)])
 
+    def _predict_many(self, history: pd.DataFrame, origins: np.ndarray,
+                      horizon: int) -> list[Forecast] | None:
+        """One feature matrix for the block and one booster call per step. Only for the
+        default heads (point model, P(up) from the calibration); other set-ups go origin by
+        origin."""
+        cfg = self.config
+        if self.target != "price" or cfg.quantiles or cfg.p_up != "distribution" \
+                or self.calibration is None:
+            return None
+        x = self._design(history)[origins]
+        points = np.column_stack([self.boosters[f"point_h{h}"].predict(x, num_threads=1)
+                                  for h in range(1, horizon + 1)])
+        close = history["close"].to_numpy(dtype=np.float64)
+        return [Forecast.from_log_returns(float(close[o]), points[i])
+                for i, o in enumerate(origins)]
+
     def keeps_own_p_up(self) -> bool:
         return self.config.p_up == "classifier"
 

@@ -236,3 +236,20 @@ def test_unknown_model_and_bad_config() -> None:
         create("arima", {"max_pp": 3})
     with pytest.raises(ModelError):
         create("arima", {"max_p": 99})
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_predict_many_equals_predict_per_origin(name: str, candles: pd.DataFrame) -> None:
+    # walk-forward predicts a block of origins in one call; each forecast must be exactly the
+    # one predict() gives from the history up to its own origin
+    model = _model(name)
+    model.fit(candles.iloc[:200], horizon=2)
+    origins = np.arange(200, 212)
+    many = model.predict_many(candles.iloc[:212], origins, 2)
+    for o, fc in zip(origins, many, strict=True):
+        one = model.predict(candles.iloc[: o + 1], 2)
+        for field in ("point", "q10", "q90", "p_up"):
+            a, b = getattr(fc, field), getattr(one, field)
+            assert (a is None) == (b is None)
+            if a is not None:
+                np.testing.assert_array_equal(a, b)
