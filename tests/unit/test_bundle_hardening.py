@@ -409,7 +409,7 @@ def test_a_damaged_torch_payload_is_one_clear_line(tmp_path: Path, candles: pd.D
                     original[:64] + b"\0" * 200):
         weights.write_bytes(damaged)
         rehash_payload(info.path, "net.pt")
-        with pytest.raises(BundleError, match="net.pt is not a valid weights file") as caught:
+        with pytest.raises(BundleError, match=r"net\.pt is not a valid weights file") as caught:
             library.load(info.id)
         assert "weights_only" not in _one_line(caught.value)
 
