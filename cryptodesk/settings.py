@@ -16,7 +16,6 @@ the GUI or ``doctor``. Saving into a place that cannot be written raises
 
 from __future__ import annotations
 
-import dataclasses
 import errno
 import json
 import logging
@@ -24,17 +23,18 @@ import os
 import stat
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Literal
 
 from cryptodesk.atomic import write_text_atomic
-from cryptodesk.errors import SettingsError
+from cryptodesk.errors import CryptoDeskError, SettingsError
+from cryptodesk.params import Params, param
 from cryptodesk.safejson import JsonInputError, loads_bounded
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 THEMES = ("light", "dark")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -47,26 +47,37 @@ MAX_RETRIES = 100
 
 
 @dataclass(frozen=True)
-class ExchangeSettings:
+class ExchangeSettings(Params):
     """Per-exchange options. ``api_url`` redirects REST calls to ``BASE/HOST/PATH``."""
 
-    api_url: str | None = None
-    timeout_ms: int = 30_000
-    max_retries: int = 5
+    error_cls: ClassVar[type[CryptoDeskError]] = SettingsError
+
+    api_url: str | None = param(None, label="API base URL",
+                                help="Send every REST request to BASE/HOST/PATH (mirrors, proxies).")
+    timeout_ms: int = param(30_000, min=1, max=MAX_TIMEOUT_MS, label="Timeout (ms)")
+    max_retries: int = param(5, min=0, max=MAX_RETRIES, label="Retries")
 
 
 @dataclass(frozen=True)
-class Settings:
-    """All user settings. Frozen: change with :func:`dataclasses.replace` and save."""
+class Settings(Params):
+    """All user settings. Frozen: change with :func:`dataclasses.replace` and save.
 
-    schema_version: int = SCHEMA_VERSION
-    theme: str = "light"
-    device: str = "auto"
-    seed: int = 42
-    default_symbol: str = "DEMO/USD"
-    default_timeframe: str = "1d"
-    log_level: str = "INFO"
-    exchanges: dict[str, ExchangeSettings] = field(default_factory=dict)
+    A :class:`~cryptodesk.params.Params` like every other config: typed, range-checked, drawable
+    as a form, JSON round trip.
+    """
+
+    error_cls: ClassVar[type[CryptoDeskError]] = SettingsError
+
+    schema_version: int = param(SCHEMA_VERSION, min=0, advanced=True)
+    theme: Literal["light", "dark"] = param("light", label="Theme")
+    device: Literal["auto", "cpu", "cuda", "mps"] = param(
+        "auto", label="Device", help="Where the neural nets train: auto = CUDA, then MPS, then CPU.")
+    seed: int = param(0, min=0, max=2**32 - 1, label="Seed",
+                      help="Seed of every stochastic model, in the app and on the command line.")
+    default_symbol: str = param("DEMO/USD", label="Series shown at start")
+    default_timeframe: str = param("1d", label="Timeframe shown at start")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = param("INFO", label="Log level")
+    exchanges: dict[str, ExchangeSettings] = param({}, label="Exchanges", advanced=True)
 
     def exchange(self, exchange_id: str) -> ExchangeSettings:
         """Settings for one exchange, defaults where none are stored."""
@@ -96,19 +107,7 @@ def _label(key: Any) -> str:
     return _short(key, 40)
 
 
-def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
-    if not isinstance(value, str) or value not in choices:
-        raise SettingsError(f"{name} must be one of {', '.join(choices)}, not {_short(value)}")
-
-
-def _check_type(name: str, value: Any, kind: type | tuple[type, ...]) -> None:
-    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-        expected = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-        raise SettingsError(f"{name} must be {expected}, not {_short(value)}")
-
-
-def _check_text(name: str, value: Any) -> None:
-    _check_type(name, value, str)
+def _check_text(name: str, value: str) -> None:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate from a JSON "\ud800" escape
@@ -116,16 +115,10 @@ def _check_text(name: str, value: Any) -> None:
 
 
 def validate(settings: Settings) -> Settings:
-    """Check every value; raise :class:`SettingsError` naming the first bad one."""
-    _check_type("schema_version", settings.schema_version, int)
-    _check_choice("theme", settings.theme, THEMES)
-    _check_choice("device", settings.device, DEVICES)
-    _check_type("seed", settings.seed, int)
-    if not 0 <= settings.seed < 2**32:
-        raise SettingsError(f"seed must be in [0, 2**32), not {_short(settings.seed)}")
+    """Check what the field types cannot say (types and ranges are checked on construction);
+    raise :class:`SettingsError` naming the first bad value."""
     _check_text("default_symbol", settings.default_symbol)
     _check_text("default_timeframe", settings.default_timeframe)
-    _check_choice("log_level", settings.log_level, LOG_LEVELS)
     for ex_id, ex in settings.exchanges.items():
         name = f"exchanges.{_label(ex_id)}"
         _check_text(f"{name} (the exchange id)", ex_id)
@@ -133,44 +126,19 @@ def validate(settings: Settings) -> Settings:
             _check_text(f"{name}.api_url", ex.api_url)
             if not ex.api_url.startswith(("http://", "https://")):
                 raise SettingsError(f"{name}.api_url must start with http:// or https://")
-        _check_type(f"{name}.timeout_ms", ex.timeout_ms, int)
-        _check_type(f"{name}.max_retries", ex.max_retries, int)
-        if not 0 < ex.timeout_ms <= MAX_TIMEOUT_MS or not 0 <= ex.max_retries <= MAX_RETRIES:
-            raise SettingsError(
-                f"{name}: timeout_ms must be in 1..{MAX_TIMEOUT_MS} and max_retries in "
-                f"0..{MAX_RETRIES}, not {_short(ex.timeout_ms)} and {_short(ex.max_retries)}"
-            )
     return settings
 
 
 def to_dict(settings: Settings) -> dict[str, Any]:
     """JSON-ready dict of the settings."""
-    return dataclasses.asdict(settings)
+    return settings.to_dict()
 
 
 def from_dict(raw: dict[str, Any]) -> Settings:
     """Build validated settings from a dict of the current schema. Unknown keys are an error."""
     if not isinstance(raw, dict):
         raise SettingsError("settings must be a JSON object")
-    known = {f.name for f in dataclasses.fields(Settings)}
-    unknown = sorted(set(raw) - known)
-    if unknown:
-        names = ", ".join(_short(k, 40) for k in unknown[:5])
-        more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
-        raise SettingsError(f"unknown settings: {names}{more}")
-    values = dict(raw)
-    exchanges_raw = values.pop("exchanges", {}) or {}
-    if not isinstance(exchanges_raw, dict):
-        raise SettingsError("exchanges must be an object of exchange id -> options")
-    exchanges: dict[str, ExchangeSettings] = {}
-    ex_known = {f.name for f in dataclasses.fields(ExchangeSettings)}
-    for ex_id, ex_raw in exchanges_raw.items():
-        if not isinstance(ex_raw, dict) or set(ex_raw) - ex_known:
-            raise SettingsError(
-                f"exchanges.{_label(ex_id)} must be an object with keys {sorted(ex_known)}"
-            )
-        exchanges[str(ex_id)] = ExchangeSettings(**ex_raw)
-    return validate(Settings(**values, exchanges=exchanges))
+    return validate(Settings.from_dict(raw))
 
 
 # Migrations: MIGRATIONS[v] turns a schema-v dict into a schema-(v+1) dict.
@@ -183,7 +151,20 @@ def _migrate_0_to_1(raw: dict[str, Any]) -> dict[str, Any]:
     return raw
 
 
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {0: _migrate_0_to_1}
+def _migrate_1_to_2(raw: dict[str, Any]) -> dict[str, Any]:
+    # Version 1's seed defaulted to 42 in the app while the command line used 0, so the same
+    # run gave different numbers from each. Both now use this setting, default 0; a file that
+    # still holds the old default (the app never asked for a seed) moves to the new one.
+    raw = dict(raw)
+    if raw.get("seed") == 42:
+        raw["seed"] = 0
+    raw["schema_version"] = 2
+    return raw
+
+
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    0: _migrate_0_to_1, 1: _migrate_1_to_2,
+}
 
 
 def migrate(raw: dict[str, Any]) -> dict[str, Any]:

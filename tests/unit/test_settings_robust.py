@@ -195,7 +195,7 @@ def test_an_immutable_file(tmp_path: Path) -> None:
             save_settings(Settings(), path)
     path.write_text('{"theme": "neon"}')
     with immutable(path):
-        assert_defaults_with_one_warning(load(path), path, "theme must be one of", "left in place")
+        assert_defaults_with_one_warning(load(path), path, "'theme' must be one of", "left in place")
     assert path.read_text() == '{"theme": "neon"}'
 
 
