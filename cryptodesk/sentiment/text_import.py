@@ -324,13 +324,17 @@ def _read_jsonl(text: str, name: str) -> tuple[list[str], list[list[object]], li
     return header, rows, lines, malformed
 
 
-def _json(text: str) -> object:
-    """``json.loads`` that keeps integers of more than :data:`MAX_INT_DIGITS` digits as text."""
-    return json.loads(text, parse_int=_json_int)
-
-
 def _json_int(digits: str) -> int | str:
     return int(digits) if len(digits) <= MAX_INT_DIGITS else digits
+
+
+# One decoder for every line: ``json.loads`` with a hook would build a new one per line.
+_DECODER = json.JSONDecoder(parse_int=_json_int)
+
+
+def _json(text: str) -> object:
+    """``json.loads`` that keeps integers of more than :data:`MAX_INT_DIGITS` digits as text."""
+    return _DECODER.decode(text)
 
 
 # --------------------------------------------------------------------------- columns
