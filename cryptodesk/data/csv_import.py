@@ -247,10 +247,10 @@ def _decode_head(raw: bytes, name: str) -> str:
     head = raw[:SNIFF_BYTES]
     if not head.strip() and not raw.strip():  # scan the whole file only if its head is blank
         raise CsvImportError(name, "the file is empty")
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # before the NUL test: UTF-16 is full of NULs
+        raise CsvImportError(name, "not UTF-8 (UTF-16 text); save the file as UTF-8 CSV")
     if b"\x00" in head:
         raise CsvImportError(name, "not a CSV file (binary content)")
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise CsvImportError(name, "not UTF-8 (UTF-16 text); save the file as UTF-8 CSV")
     return head.decode("utf-8-sig", errors="replace")
 
 
@@ -410,6 +410,8 @@ def _read_table(raw: bytes, layout: _Layout, name: str) -> _Table:
             table = read(typed=False)
     except pa.ArrowException as exc:
         message = one_line(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        if message.startswith("Could not skip initial"):  # the header is the file's last line
+            raise CsvImportError(name, "no data rows below the header") from None
         row_match = re.search(r"[Rr]ow #?(\d+)", message)
         row = int(row_match.group(1)) if row_match else None
         raise CsvImportError(name, f"cannot parse the CSV: {message}", row=row) from None

@@ -154,6 +154,16 @@ def test_epoch_columns_say_their_unit(scale: int, unit: str) -> None:
     assert f"time stamps are epoch {unit}" in report.notes
 
 
+@pytest.mark.parametrize(("raw", "problem"), [
+    (b"date,close", "no data rows below the header"),  # no line break after the header
+    ("date,close\n2024-01-01,1\n".encode("utf-16"), "not UTF-8 (UTF-16 text)"),
+])
+def test_header_only_and_utf16_files_get_their_own_message(raw: bytes, problem: str) -> None:
+    with pytest.raises(CsvImportError) as info:
+        parse_candles_csv(raw, name="t.csv", symbol="X")
+    assert str(info.value).startswith(f"t.csv: {problem}")
+
+
 def test_infinite_closes_are_unparseable_not_prices() -> None:
     candles, report = parse_candles_csv(GOOD + b"2024-01-04,1e400\n", symbol="X")
     assert len(candles) == 3 and report.dropped_rows == 1
