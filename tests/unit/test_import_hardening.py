@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -341,7 +342,7 @@ def test_series_refusals_are_one_line(kwargs: dict, match: str) -> None:
 
 
 # --------------------------------------------------------------------------- fuzzing
-_ENCODINGS = ["utf-8", "utf-8-sig", "latin-1", "cp1252", "utf-16"]
+_ENCODINGS = ["utf-8", "utf-8", "utf-8", "utf-8-sig", "latin-1", "cp1252", "utf-16"]
 _TIME_TEXT = st.one_of(
     st.datetimes().map(lambda d: d.isoformat(sep=" ")),  # years 1 .. 9999: many out of range
     st.dates().map(lambda d: d.strftime("%Y%m%d")),  # eight digits
@@ -353,25 +354,40 @@ _NUMBER_TEXT = st.one_of(st.floats().map(repr), st.integers().map(str), st.text(
 _RAW_CELL = st.binary(max_size=6)  # random bytes, mostly not UTF-8
 
 
+_TIME_STYLES: dict[str, Callable[[pd.Timestamp], str]] = {
+    "iso": lambda t: str(t),
+    "yyyymmdd": lambda t: t.strftime("%Y%m%d"),
+    **{unit: (lambda t, d=d: str(int(t.value // d))) for unit, d in
+       (("s", 10**9), ("ms", 10**6), ("us", 10**3), ("ns", 1))},
+}
+
+
 @st.composite
 def _candle_csv(draw: st.DrawFn) -> bytes:
+    """A candle CSV from clean to pure noise: one time style per column (ISO, YYYYMMDD, epoch
+    s/ms/us/ns, starting anywhere from 1968 to 2027), then, in a drawn share of the rows,
+    random times and values, wrong field counts and random bytes; in a random encoding."""
     encoding = draw(st.sampled_from(_ENCODINGS))
     delimiter = draw(st.sampled_from([",", ";", "\t"]))
     header = draw(st.sampled_from([["date", "close"], ["timestamp", "open", "high", "low", "close", "volume"],
                                    ["Date", "Close", "note"]]))
-    regular = draw(st.booleans())  # a plausible series with some damage, or noise
-    start = draw(st.integers(0, 20_000))
+    damage = draw(st.sampled_from([0, 5, 20, 100]))  # percent of rows (and cells) damaged
+
+    def hit() -> bool:
+        return draw(st.integers(0, 99)) < damage
+
+    style = draw(st.sampled_from(list(_TIME_STYLES)))
+    days = draw(st.integers(-400, 21_000) | st.integers(16_000, 20_000))  # 1968 .. 2027, often 2013 .. 2024
+    start = pd.Timestamp("1970-01-01") + pd.Timedelta(days=days)
+    step = pd.Timedelta(draw(st.sampled_from(["1min", "1h", "1D", "7D"])))
     lines = [delimiter.join(header).encode(encoding, "replace")]
     for i in range(draw(st.integers(0, 25))):
-        if regular and draw(st.integers(0, 4)):
-            cells: list[bytes | str] = [str(pd.Timestamp("1971-01-01") + pd.Timedelta(days=start + i)),
-                                        *[str(1 + i)] * (len(header) - 1)]
-        else:
+        cells: list[bytes | str] = [_TIME_STYLES[style](start + i * step), *[str(1 + i)] * (len(header) - 1)]
+        if hit():
             cells = [draw(_TIME_TEXT), *[draw(_NUMBER_TEXT) for _ in header[1:]]]
-        cells += [draw(_NUMBER_TEXT) for _ in range(draw(st.sampled_from([0, 0, 0, 1, 2])))]  # wrong count
-        if draw(st.integers(0, 5)) == 0:
-            cells = cells[: draw(st.integers(0, len(cells)))]
-        if cells and draw(st.integers(0, 4)) == 0:
+        if hit():  # a wrong field count: cells added or cut
+            cells = [*cells, draw(_NUMBER_TEXT)] if draw(st.booleans()) else cells[: draw(st.integers(0, len(cells) - 1))]
+        if cells and hit():
             cells[draw(st.integers(0, len(cells) - 1))] = draw(_RAW_CELL)
         encoded = [c if isinstance(c, bytes) else c.encode(encoding, "replace") for c in cells]
         lines.append(delimiter.encode(encoding, "replace").join(encoded))
