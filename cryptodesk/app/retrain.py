@@ -90,9 +90,9 @@ def compare(current: pd.DataFrame, challenger: pd.DataFrame, naive: pd.DataFrame
     from cryptodesk.evaluation.significance import dm_test_differential
 
     keys = ["origin", "horizon"]
-    j = current[keys + ["forecast", "actual"]].rename(columns={"forecast": "current"})
-    j = j.merge(challenger[keys + ["forecast"]].rename(columns={"forecast": "challenger"}), on=keys)
-    j = j.merge(naive[keys + ["forecast"]].rename(columns={"forecast": "naive"}), on=keys)
+    j = current[[*keys, "forecast", "actual"]].rename(columns={"forecast": "current"})
+    j = j.merge(challenger[[*keys, "forecast"]].rename(columns={"forecast": "challenger"}), on=keys)
+    j = j.merge(naive[[*keys, "forecast"]].rename(columns={"forecast": "naive"}), on=keys)
     a = j["actual"].to_numpy(np.float64)
     out: dict[str, Any] = {}
     for who in ("current", "challenger", "naive"):

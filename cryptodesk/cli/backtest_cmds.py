@@ -125,10 +125,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
 def spec_from_args(args: argparse.Namespace, candles: Any) -> Any:
     """The run spec the flags describe (full model configs, the seed, the protocol)."""
-    from cryptodesk.app.defaults import default_seed
+    from cryptodesk.app.defaults import DEFAULT_MODELS, DEFAULT_VOLATILITY_MODELS, default_seed
     from cryptodesk.app.runspec import build_run_spec
-
-    from cryptodesk.app.defaults import DEFAULT_MODELS, DEFAULT_VOLATILITY_MODELS
 
     chosen = args.models if args.models is not None else ",".join(
         DEFAULT_VOLATILITY_MODELS if args.target == "volatility" else DEFAULT_MODELS)

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from cryptodesk.errors import ModelError
 from cryptodesk.jobs import TaskContext
 
 if TYPE_CHECKING:
@@ -114,9 +115,18 @@ class Calibration:
         """Inverse of :meth:`to_state` (None for models saved without calibration)."""
         if not state:
             return None
-        return cls(np.asarray(state["lower"], dtype=np.float64),
-                   np.asarray(state["upper"], dtype=np.float64),
-                   np.asarray(state["grid"], dtype=np.float64), tuple(state["n"]))
+        try:
+            lower = np.asarray(state["lower"], dtype=np.float64).reshape(-1)
+            upper = np.asarray(state["upper"], dtype=np.float64).reshape(-1)
+            grid = np.asarray(state["grid"], dtype=np.float64)
+            n = tuple(int(v) for v in state["n"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelError(f"the saved calibration is damaged ({exc})") from None
+        if grid.shape != (lower.shape[0], LEVELS.shape[0]) or upper.shape != lower.shape \
+                or not (np.all(np.isfinite(grid)) and np.all(np.isfinite(lower))
+                        and np.all(np.isfinite(upper))):
+            raise ModelError("the saved calibration is damaged (shapes or values)")
+        return cls(lower, upper, grid, n)
 
     def apply(self, forecast: Forecast, history: pd.DataFrame, keep_p_up: bool = False) -> Forecast:
         """The forecast with the calibrated band and P(up) around its point forecast."""
@@ -155,8 +165,8 @@ def scores_to_calibration(scores: list[np.ndarray]) -> Calibration | None:
     for s in scores:
         srt = np.sort(s)
         n = srt.size
-        k_lo = max(int(math.floor((n + 1) * ALPHA)), 1)  # finite-sample conformal ranks
-        k_hi = min(int(math.ceil((n + 1) * (1 - ALPHA))), n)
+        k_lo = max(math.floor((n + 1) * ALPHA), 1)  # finite-sample conformal ranks
+        k_hi = min(math.ceil((n + 1) * (1 - ALPHA)), n)
         lower.append(srt[k_lo - 1])
         upper.append(srt[k_hi - 1])
         grid.append(np.quantile(srt, LEVELS))
@@ -193,7 +203,7 @@ def out_of_fold_scores(
         cut, stop = edges[k], edges[k + 1]
         sub = ctx.child(k / folds, (k + 1) / folds, "calibration: ")
         copy = model if not model.calibration_refit else type(model)(cfg)
-        copy._fit(train.iloc[:cut], sub, horizon)  # noqa: SLF001 - the checked fit calls us
+        copy._fit(train.iloc[:cut], sub, horizon)
         origins = np.arange(max(cut - 1, copy.min_history() - 1), stop - 1)
         if origins.size == 0:
             continue
