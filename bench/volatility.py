@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 import time
@@ -24,7 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.calibration import ASSETS, series  # noqa: E402
+from bench.calibration import ASSETS, _c, series  # noqa: E402
 from cryptodesk.evaluation.backtest import run_backtest  # noqa: E402
 from cryptodesk.evaluation.leaderboard import describe_run, format_leaderboard  # noqa: E402
 from cryptodesk.evaluation.presets import preset_spec  # noqa: E402
@@ -58,10 +57,6 @@ def main(argv: list[str] | None = None) -> int:
         args.json.write_text(json.dumps(out, indent=2))
     print(f"\nload average at the end: {os.getloadavg()[0]:.2f}")
     return 0
-
-
-def _c(v):
-    return None if v is None or not math.isfinite(v) else float(v)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,9 @@ import pandas as pd
 from cryptodesk.data.schema import meta_of
 from cryptodesk.data.timeframes import timeframe_seconds
 from cryptodesk.errors import DataError
+from cryptodesk.features.targets import future_values
+
+__all__ = ["RV_COLUMN", "bar_variance", "future_values", "har_features", "volatility_frame"]
 
 RV_COLUMN = "rv"
 Method = Literal["auto", "squared", "parkinson", "garman_klass", "intraday"]
@@ -120,15 +123,3 @@ def har_features(rv: np.ndarray) -> np.ndarray:
     """``(n, 3)`` HAR regressors at each bar: the last realised variance and its means over
     the last 5 and 22 bars (each uses bars up to t only)."""
     return np.column_stack([rolling_mean_causal(rv, w) for w in HAR_WINDOWS])
-
-
-def future_values(values: np.ndarray, horizon: int) -> np.ndarray:
-    """``(n, horizon)``: column h-1 holds ``values[t + h]`` (NaN past the end). Targets, so
-    only ever computed inside a training window."""
-    v = np.asarray(values, dtype=np.float64)
-    n = v.shape[0]
-    out = np.full((n, horizon), np.nan)
-    for h in range(1, horizon + 1):
-        if h < n:
-            out[: n - h, h - 1] = v[h:]
-    return out
