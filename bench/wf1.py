@@ -138,24 +138,23 @@ def versus_darts(args: argparse.Namespace) -> int:
     u_darts: dict[str, float] = {}
     peers = REPO.parent / "shared" / "peers" / "run_peers.py"
     for r in range(args.repeats):
-        for asset in ASSETS:
+        for asset in ASSETS:  # ours then Darts' on the same asset: both see the same load
             candles, _q = read_candles_csv(args.data / f"{asset}.csv", symbol=asset,
                                            source="yahoo", timeframe="1d")
             report = run_backtest(candles, ["lightgbm"], spec, seed=args.seed, preset="wf1")
             ours[asset].append(report.results["lightgbm"].total_seconds)
             u_ours[asset] = report.metrics["lightgbm"]["theils_u"]
-        with tempfile.TemporaryDirectory() as out:
-            subprocess.run([args.peers, str(peers), "--freq", "daily", "--assets", "BTC,ETH,XRP",
-                            "--models", "lgbm", "--out-dir", out], check=True,
-                           stdout=subprocess.DEVNULL)
-            res = json.loads((Path(out) / "daily.json").read_text())["results"]
-        for asset in ASSETS:
-            entry = res[asset.split("-")[0]]["lgbm"]
+            short = asset.split("-")[0]
+            with tempfile.TemporaryDirectory() as out:
+                subprocess.run([args.peers, str(peers), "--freq", "daily", "--assets", short,
+                                "--models", "lgbm", "--out-dir", out], check=True,
+                               stdout=subprocess.DEVNULL)
+                entry = json.loads((Path(out) / "daily.json").read_text())["results"][short]["lgbm"]
             darts[asset].append(float(entry["wall_s"]))
             u_darts[asset] = float(entry["metrics"]["TheilU"])
-        print(f"round {r + 1}: ours " + ", ".join(f"{a} {ours[a][-1]:.2f}s" for a in ASSETS)
-              + "; darts " + ", ".join(f"{a} {darts[a][-1]:.2f}s" for a in ASSETS)
-              + f"; load {_load_average() or float('nan'):.2f}", flush=True)
+            print(f"round {r + 1} {asset}: ours {ours[asset][-1]:.2f}s, darts "
+                  f"{darts[asset][-1]:.2f}s, load {_load_average() or float('nan'):.2f}",
+                  flush=True)
     print(f"\nLightGBM WF1, medians of {args.repeats} round(s), wall-clock seconds")
     print(f"{'asset':<10}{'ours':>8}{'darts':>8}{'ratio':>8}{'U ours':>9}{'U darts':>9}")
     for asset in ASSETS:
