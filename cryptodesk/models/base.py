@@ -303,6 +303,15 @@ class Forecaster(abc.ABC):
         """
         return 1
 
+    def history_window(self) -> int:
+        """Rows the whole forecast depends on: the model's :meth:`min_history`, widened to the
+        local-volatility window of the conformal band when the model is calibrated. A forecast
+        from any history with the same last ``history_window()`` rows is identical."""
+        from cryptodesk.models.conformal import VOL_WINDOW
+
+        need = self.min_history()
+        return max(need, VOL_WINDOW + 1) if self.calibration is not None else need
+
     def fit_summary(self) -> dict[str, Any]:
         """A few JSON-able facts about the last fit (chosen order, trees, epochs run) that
         reports and the GUI show next to the metrics; empty by default."""
