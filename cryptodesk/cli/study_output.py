@@ -1,0 +1,138 @@
+"""What ``cryptodesk study`` prints: the progress bar (cells done, running and left, ETA), a
+line per failed cell, and at the end the summary (mean ± std over seeds) and the verdicts."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from typing import Any, TextIO
+
+from cryptodesk.jobs import TaskContext
+
+
+class StudyConsole:
+    """A context for :func:`~cryptodesk.app.study.engine.run_study` that draws its events.
+
+    On a terminal one redrawn bar line; otherwise (logs, CI, pipes) a line when a cell
+    finishes or fails, at most every ``interval`` seconds for the rest."""
+
+    def __init__(self, stream: TextIO | None = None, quiet: bool = False,
+                 interval: float = 10.0) -> None:
+        from cryptodesk.app.jobs.context import EventContext
+
+        self.stream = stream or sys.stderr
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.quiet = quiet
+        self.interval = interval
+        self._last = 0.0
+        self._drawn = False
+        self.ctx: TaskContext = EventContext(self._events, progress_s=0.2, partial_s=0.0).ctx
+
+    def _events(self, events: list[Any]) -> None:
+        from cryptodesk.app.study.events import CellFailed, StudyProgress, StudyStarted
+
+        for event in events:
+            if isinstance(event, StudyStarted):
+                self._line(f"study {event.name}: {event.cells} cells, {event.skipped} already "
+                           f"done, on {event.runner} ({event.workers} at once) -> {event.out}")
+            elif isinstance(event, CellFailed):
+                self._line(f"cell failed: {event.title}: {event.message}")
+            elif isinstance(event, StudyProgress) and not self.quiet:
+                self._draw(event)
+
+    def _line(self, text: str) -> None:
+        self.close()
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def _draw(self, p: Any) -> None:
+        now = time.monotonic()
+        text = (f"{p.done}/{p.total} done, {p.running} running, {p.left} left"
+                + (f", {p.failed} failed" if p.failed else "") + f", ETA {_eta(p.eta_s)}")
+        if self.tty:
+            width = max(10, min(30, shutil.get_terminal_size((100, 20)).columns - 90))
+            filled = round(width * p.fraction)
+            self.stream.write(f"\r[{'#' * filled}{'-' * (width - filled)}] {text}  "
+                              f"{p.message[:40]:<40}")
+            self._drawn = True
+        elif now - self._last >= self.interval or p.message.endswith(("done", "failed")):
+            self._last = now
+            self.stream.write(f"progress {text}: {p.message}\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        """End the bar line."""
+        if self.tty and self._drawn:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._drawn = False
+
+
+def _eta(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    if seconds < 90:
+        return f"{seconds:.0f}s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f}m"
+    return f"{seconds / 3600:.1f}h"
+
+
+def print_cells(plan: Any) -> None:
+    """The cells of a planned study (``--dry-run``), marked when already done."""
+    todo = {c.id for c in plan.todo}
+    for cell in plan.cells:
+        print(f"  {'   ' if cell.id in todo else 'ok '} {cell.id}")
+    print(f"{len(plan.cells)} cells, {len(plan.cells) - len(todo)} already done in "
+          f"{plan.folder.root}")
+
+
+def print_outcome(outcome: Any) -> None:
+    """The end of ``study run``: counts, summary, verdicts, where the files are."""
+    print(f"{outcome.done} of {outcome.cells} cells done ({outcome.skipped} from an earlier "
+          f"run) in {outcome.seconds:.0f} s" + (f"; {len(outcome.failed)} failed" if
+                                                 outcome.failed else ""))
+    print_summary(outcome.leaderboard)
+    print_verdicts(outcome.verdicts)
+    print(f"files: {outcome.out}  ({', '.join(outcome.files)}, cells/)")
+
+
+def print_summary(rows: list[dict[str, Any]]) -> None:
+    """The leaderboard: mean ± std over seeds of MAE, RMSE and Theil's U."""
+    if not rows:
+        print("no finished cells yet")
+        return
+    head = f"{'series':<14} {'target':<7} {'model':<14} {'seeds':>5}  {'MAE':>20}  {'RMSE':>20}  {'Theil U':>16}"
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        print(f"{r['series']:<14} {r['target']:<7} {r['model']:<14} {r['seeds']:>5}  "
+              f"{_pm(r, 'mae'):>20}  {_pm(r, 'rmse'):>20}  {_pm(r, 'theils_u', 4):>16}")
+
+
+def _pm(row: dict[str, Any], metric: str, digits: int = 5) -> str:
+    mean, std = row.get(f"{metric}_mean"), row.get(f"{metric}_std")
+    if mean is None:
+        return "-"
+    return f"{mean:.{digits}g}" + ("" if std is None else f" ± {std:.2g}")
+
+
+def print_verdicts(verdicts: dict[str, Any], tests: bool = False) -> None:
+    """Each comparison's verdict with the numbers that decide it (and each test)."""
+    from cryptodesk.app.study.verdicts import describe
+
+    comparisons = verdicts.get("comparisons", [])
+    if not comparisons:
+        return
+    state = "" if verdicts.get("final") else " (provisional: not every cell has finished)"
+    print(f"\nverdicts{state}:")
+    for c in comparisons:
+        print(f"  {c['comparison']}: {c['verdict'].upper()} ({c['because']})")
+        for p in verdicts.get("pairs", []):
+            if p["comparison"] == c["comparison"]:
+                print(f"    {p['model']} vs {p['baseline']}: {p['verdict']}: {p['because']}")
+    if tests:
+        print("\ntests (% change of the model's error over the baseline's [CI], Holm p):")
+        for t in [*verdicts.get("tests", []), *verdicts.get("pooled", [])]:
+            print(f"  {t['model']} vs {t['baseline']}: {describe(t)}: {t['decision']}")
