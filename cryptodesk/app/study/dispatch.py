@@ -41,6 +41,15 @@ class CellRunner(Protocol):
         """Where the cells run (for ``environment.json``)."""
         ...
 
+    def connect(self) -> None:
+        """Get ready before the study writes anything (join a cluster, check versions); a
+        one-line error when the runner cannot be used."""
+        ...
+
+    def close(self) -> None:
+        """Release what :meth:`connect` took."""
+        ...
+
     def run(self, cells: list[Cell], series: list[SeriesData],
             ctx: TaskContext) -> Iterator[CellEvent]:
         """Run ``cells``; stop early, cancelling what runs, when ``ctx`` is cancelled (then

@@ -82,6 +82,17 @@ def run_study(spec: StudySpec, out: Path, runner: CellRunner, ctx: TaskContext |
     started = time.perf_counter()
     ctx.progress(None, "loading the series")
     plan = plan_study(spec, out, store)
+    ctx.progress(None, f"connecting to the {runner.name} runner")
+    runner.connect()
+    try:
+        return _run(plan, runner, ctx, spec_text, started)
+    finally:
+        runner.close()
+
+
+def _run(plan: Plan, runner: CellRunner, ctx: TaskContext, spec_text: str | None,
+         started: float) -> StudyOutcome:
+    spec = plan.spec
     folder, results = plan.folder, plan.results
     folder.write_spec(spec.to_dict(), spec_text)
     folder.write_json("environment.json", environment_doc(runner.describe()))
@@ -93,12 +104,14 @@ def run_study(spec: StudySpec, out: Path, runner: CellRunner, ctx: TaskContext |
                              runner.name, runner.workers))
     _report(ctx, tracker, "resuming" if skipped else "starting")
     cancelled = False
+    events = runner.run(todo, plan.series, ctx)
     try:
-        for event in runner.run(todo, plan.series, ctx):
+        for event in events:
             _handle(event, folder, results, tracker, book, ctx)
     except Cancelled:
         cancelled = True
     finally:
+        events.close()  # Ctrl+C between two events: the runner still stops its workers now
         folder.write_json("environment.json", environment_doc(runner.describe()))
         outcome = finish(plan, book, started, skipped, cancelled)
     if cancelled:

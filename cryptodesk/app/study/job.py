@@ -17,7 +17,8 @@ Payload (JSON)::
     "workers": 4                  (local cells at once; default every core)
     "ray": "10.0.0.5:6379"        (run the cells on this Ray cluster instead)
 
-Result: a :class:`StudySummary`.
+Result: a :class:`StudySummary`. The process that submits the job imports this module (light:
+no torch, LightGBM or Ray), which registers the study's events and result on the job wire.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from cryptodesk.app.jobs import wire
+from cryptodesk.app.study import events as _events  # noqa: F401  (the study's events on the wire)
 from cryptodesk.jobs import TaskContext
 
 

@@ -48,6 +48,12 @@ class LocalRunner:
         return {"runner": "local", "workers": self.workers, "threads_per_cell": self.threads,
                 "cpus": default_workers()}
 
+    def connect(self) -> None:
+        """Nothing to join: worker processes start with the first cells."""
+
+    def close(self) -> None:
+        """Nothing to leave: the pool of each run is shut down when the run ends."""
+
     def run(self, cells: list[Cell], series: list[SeriesData],
             ctx: TaskContext) -> Iterator[CellEvent]:
         todo = deque(cells)

@@ -20,6 +20,7 @@ a study asks for a cluster. The runner
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -35,6 +36,7 @@ from cryptodesk.jobs import TaskContext
 INSTALL_HINT = 'pip install "cryptodesk[cluster]"  (or: pip install ray)'
 MAX_RETRIES = 3
 WAIT_S = 0.2
+CONNECT_TIMEOUT_S = 5.0
 TASK_NAME = "cryptodesk_study_cell"
 
 
@@ -90,6 +92,24 @@ def ray_cell(payload_json: str, table: Any) -> bytes:
         return wire.encode(Failed(f"{type(exc).__name__}: {exc}", traceback.format_exc(), "bug"))
 
 
+def check_reachable(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
+    """Fail fast, in one line, when nothing listens at ``host:port`` (``ray.init`` itself
+    keeps retrying for minutes). ``auto`` and addresses without a port are left to Ray."""
+    import socket
+
+    rest = address.split("://", 1)[-1]
+    host, sep, port = rest.rpartition(":")
+    if not sep or not port.isdigit():
+        return
+    try:
+        with socket.create_connection((host or "127.0.0.1", int(port)), timeout=timeout):
+            pass
+    except OSError as exc:
+        raise ClusterError(f"no Ray cluster answers at {address} ({exc.strerror or exc}); start "
+                           "one with 'ray start --head', or check the address and the "
+                           "firewall") from None
+
+
 def node_environment() -> dict[str, str]:
     """The Ray task that reports a node's versions."""
     return versions()
@@ -106,19 +126,33 @@ class RayRunner:
         self.max_retries = max_retries
         self.workers = 1
         self.nodes: dict[str, dict[str, str]] = {}
+        self._ray: Any = None
 
     def describe(self) -> dict[str, Any]:
         return {"runner": "ray", "address": self.address, "cpus": self.workers,
                 "threads_per_cell": self.threads, "nodes": self.nodes}
 
-    def run(self, cells: list[Cell], series: list[SeriesData],
-            ctx: TaskContext) -> Iterator[CellEvent]:
+    def connect(self) -> None:
+        """Join the cluster and check its versions (a one-line ClusterError otherwise)."""
+        if self._ray is not None:
+            return
+        if importlib.util.find_spec("ray") is None:
+            import_ray()  # the one-line "not installed" error
+        check_reachable(self.address)  # before importing Ray: seconds saved on a typo
         ray = import_ray()
         self._connect(ray)
-        try:
-            yield from self._run(ray, cells, series, ctx)
-        finally:
-            ray.shutdown()
+        self._ray = ray
+
+    def close(self) -> None:
+        """Leave the cluster (the cluster itself keeps running)."""
+        if self._ray is not None:
+            self._ray.shutdown()
+            self._ray = None
+
+    def run(self, cells: list[Cell], series: list[SeriesData],
+            ctx: TaskContext) -> Iterator[CellEvent]:
+        self.connect()
+        yield from self._run(self._ray, cells, series, ctx)
 
     def _connect(self, ray: Any) -> None:
         try:
@@ -156,6 +190,8 @@ class RayRunner:
 
     def _run(self, ray: Any, cells: list[Cell], series: list[SeriesData],
              ctx: TaskContext) -> Iterator[CellEvent]:
+        """Submit every cell at once (Ray schedules them over the nodes); report a cell as
+        started when a CPU frees up for it (Ray does not say when a task starts)."""
         from cryptodesk.app.jobs import wire
         from cryptodesk.app.jobs.events import Failed
 
@@ -163,10 +199,11 @@ class RayRunner:
         shipped = {s.index: ray.put(to_arrow(s.candles)) for s in series if s.index in needed}
         task = ray.remote(num_cpus=self.threads, max_retries=self.max_retries,
                           retry_exceptions=False)(ray_cell).options(name=TASK_NAME)
-        pending: dict[Any, Cell] = {}
-        for cell in cells:
-            pending[task.remote(json.dumps(cell.payload()), shipped[cell.series])] = cell
+        pending = {task.remote(json.dumps(c.payload()), shipped[c.series]): c for c in cells}
+        queue = list(cells)
+        for cell in queue[: self.workers]:
             yield CellEvent(cell, "started")
+        del queue[: self.workers]
         while pending:
             if ctx.cancelled():
                 for ref in pending:
@@ -175,6 +212,8 @@ class RayRunner:
             ready, _ = ray.wait(list(pending), num_returns=1, timeout=WAIT_S)
             for ref in ready:
                 cell = pending.pop(ref)
+                if queue:
+                    yield CellEvent(queue.pop(0), "started")
                 try:
                     value = wire.decode(ray.get(ref))
                 except Exception as exc:  # the task died more often than it may be retried

@@ -107,7 +107,7 @@ class VerdictBook:
         target = comparison.target
         a = self.results.errors(series, comparison.model, target)
         b = self.results.errors(series, baseline, target)
-        joined = a.join(b, how="inner", lsuffix="_a", rsuffix="_b").dropna()
+        joined = a.add_prefix("a").join(b.add_prefix("b"), how="inner").dropna()
         ea = joined.iloc[:, : a.shape[1]].to_numpy().T
         eb = joined.iloc[:, a.shape[1]:].to_numpy().T
         change = pct_change(ea, eb, metric, replicates=self.results.spec.statistics.bootstrap,
@@ -260,4 +260,4 @@ def _per_seed_change(cols_a: Any, ea: np.ndarray, cols_b: Any, eb: np.ndarray,
 
 
 def _seed(column: Any) -> int:
-    return int(str(column).removesuffix("_a").removesuffix("_b"))
+    return int(column)
