@@ -71,8 +71,7 @@ class StudyResults:
 
     def model_metrics(self, cell: Cell, model: str) -> dict[str, Any]:
         """Metrics of ``model`` (a study label, or naive) in a finished cell."""
-        name = BASELINE if model == BASELINE else str(cell.run["models"][-1]["name"])
-        return self.metrics[cell.id][name]
+        return self.metrics[cell.id][BASELINE if model == BASELINE else run_key(cell)]
 
     def errors(self, series: str, model: str, target: str) -> pd.DataFrame:
         """Forecast errors (actual - forecast) of a model: one column per seed (a single
@@ -80,7 +79,7 @@ class StudyResults:
         columns = {}
         for cell in self.cells_of(series, model, target):
             frame = self._cell_forecasts(cell.id)
-            name = BASELINE if model == BASELINE else str(cell.run["models"][-1]["name"])
+            name = BASELINE if model == BASELINE else run_key(cell)
             part = frame[frame["model"] == name].set_index(["origin", "horizon"])
             columns[cell.seed if cell.seed is not None else -1] = part["actual"] - part["forecast"]
         return pd.DataFrame(columns).sort_index()
@@ -117,6 +116,13 @@ class StudyResults:
                 done and done[0].seed is None))
             row[f"{metric}_mean"], row[f"{metric}_std"] = mean, std
         return row
+
+
+def run_key(cell: Cell) -> str:
+    """The name a cell's model carries in its report and forecasts (its run-spec label when it
+    has one, else its registry name)."""
+    model = cell.run["models"][-1]
+    return str(model.get("label") or model["name"])
 
 
 def mean_std(values: list[Any], deterministic: bool = False) -> tuple[float | None, float | None]:
