@@ -17,13 +17,26 @@ Every file is written atomically (temp file + rename), so a crash or a failed im
 previous data intact and readers never see a half-written file. ``main.parquet`` records the
 highest segment number it has absorbed, so segments left behind by a crash during compaction
 are ignored rather than applied twice.
+
+A writer killed mid-write leaves its temp file (``.main.parquet.<random>.tmp``,
+``.seg-000007.parquet.<random>.tmp``, often megabytes). Writers create temp files only while
+holding the series lock, so a temp file found while *we* hold that lock belongs to a dead writer:
+opening a store removes them from every series folder whose lock is free (a folder whose lock a
+live writer holds is skipped), and a writer removes them from its folder on its first write.
+Only names of exactly those two patterns, only regular files, only in series folders (those that
+have the ``.lock`` file) are ever removed.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
+import os
+import re
+import stat
 import threading
+import time
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -53,9 +66,17 @@ try:  # POSIX advisory locks across processes; threads are covered by _THREAD_LO
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
+log = logging.getLogger(__name__)
+
 MAIN = "main.parquet"
 SEGMENT_PREFIX = "seg-"
 MAX_SEGMENTS = 64
+LOCK = ".lock"
+# The temp names atomic_path() gives our two kinds of files: "." + name + "." + mkstemp's
+# random part + ".tmp". Nothing else in a series folder is ever removed by the sweep.
+TEMP_NAME = re.compile(r"\.(?:main|seg-\d+)\.parquet\.[A-Za-z0-9_]+\.tmp")
+# Without flock (Windows) a live writer cannot be told from a dead one: only temp files this old.
+STALE_TEMP_AGE_S = 3600.0
 META_KEY = b"cryptodesk"
 # Delta-encoded times and byte-split floats compress well and fast (measured in bench/io.py:
 # zstd level 1 writes a million bars in ~0.07 s at ~30 % of the CSV's size).
@@ -107,6 +128,8 @@ class CandleStore:
         self._footers: dict[
             Path, tuple[tuple[int, int, int], tuple[int, int | None, CandleMeta, int]]
         ] = {}
+        self._swept: set[Path] = set()  # series folders already swept under our own write lock
+        self.remove_stale_temps()
 
     # ----------------------------------------------------------------- locations
     def series_dir(self, key: SeriesKey) -> Path:
@@ -211,6 +234,28 @@ class CandleStore:
                 last = ts if last is None or ts > last else last
         return None if last is None else _utc(last)
 
+    def timestamps(
+        self,
+        key: SeriesKey,
+        start: pd.Timestamp | str | None = None,
+        end: pd.Timestamp | str | None = None,
+    ) -> pd.DatetimeIndex:
+        """Sorted unique times of the stored candles with ``start <= time < end`` (end
+        exclusive, unlike :meth:`load`), reading the time column only. Empty if none."""
+        if not self.exists(key):
+            return pd.DatetimeIndex([], tz="UTC", name=INDEX_NAME).as_unit("ns")
+        filters = []
+        if start is not None:
+            filters.append((INDEX_NAME, ">=", _utc(start)))
+        if end is not None:
+            filters.append((INDEX_NAME, "<", _utc(end)))
+        tables, _ = self._read_tables(self.series_dir(key), filters or None, columns=[INDEX_NAME])
+        chunks = [c for t in tables for c in t.column(INDEX_NAME).chunks]
+        if not chunks:
+            return pd.DatetimeIndex([], tz="UTC", name=INDEX_NAME).as_unit("ns")
+        times = np.unique(pa.chunked_array(chunks).to_numpy())  # sorted, de-duplicated
+        return pd.DatetimeIndex(times, name=INDEX_NAME).tz_localize("UTC").as_unit("ns")
+
     # ----------------------------------------------------------------- writing
     def write(self, candles: pd.DataFrame) -> WriteResult:
         """Merge ``candles`` into their series (key from the frame's metadata).
@@ -258,6 +303,7 @@ class CandleStore:
         if not folder.exists():
             return False
         with self._locked(folder):
+            _remove_temps(folder, _temp_files(folder))  # or the folder could not go
             removed = False
             for file in list(folder.glob("*.parquet")):
                 file.unlink()
@@ -425,22 +471,115 @@ class CandleStore:
     @contextlib.contextmanager
     def _locked(self, folder: Path) -> Iterator[None]:
         folder.mkdir(parents=True, exist_ok=True)
-        with _THREAD_LOCKS_GUARD:
-            lock = _THREAD_LOCKS.setdefault(folder.resolve(), threading.Lock())
+        lock = _thread_lock(folder)
         with lock:
             if fcntl is None:
                 yield
                 return
-            with open(folder / ".lock", "a+b") as handle:
+            with open(folder / LOCK, "a+b") as handle:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
                 try:
+                    if folder not in self._swept:  # ours now: any temp file here is a dead one
+                        self._swept.add(folder)
+                        _remove_temps(folder, _temp_files(folder))
                     yield
                 finally:
                     fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
+    # ----------------------------------------------------------------- crash leftovers
+    def remove_stale_temps(self) -> list[Path]:
+        """Remove the temp files dead writers left in this store's series folders.
+
+        Runs when the store is opened. A folder whose lock is held right now (a live writer, in
+        this process or another) is skipped: the next open after that writer finishes or dies
+        sweeps it. Never raises: a folder that cannot be listed or locked is left as it is.
+        Returns what was removed.
+        """
+        removed: list[Path] = []
+        try:
+            candidates = sorted(self.root.glob("*/*/*/.*.tmp"))
+        except OSError:
+            return removed
+        by_folder: dict[Path, list[Path]] = {}
+        for path in candidates:
+            if TEMP_NAME.fullmatch(path.name):
+                by_folder.setdefault(path.parent, []).append(path)
+        for folder in by_folder:
+            with contextlib.suppress(OSError):
+                removed += self._sweep_if_free(folder)
+        return removed
+
+    def _sweep_if_free(self, folder: Path) -> list[Path]:
+        lock_file = folder / LOCK
+        if not lock_file.is_file():
+            return []  # not a series folder this store's writers have used
+        lock = _thread_lock(folder)
+        if not lock.acquire(blocking=False):
+            return []  # a writer in this process is at work there
+        try:
+            if fcntl is None:
+                cutoff = time.time() - STALE_TEMP_AGE_S
+                old = [p for p in _temp_files(folder) if _mtime(p) < cutoff]
+                return _remove_temps(folder, old)
+            with open(lock_file, "rb") as handle:
+                try:
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    return []  # a live writer in another process holds it
+                try:
+                    return _remove_temps(folder, _temp_files(folder))
+                finally:
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        finally:
+            lock.release()
+
 
 class _Retry(Exception):  # internal control flow of _read_tables
     """The series changed while it was being read."""
+
+
+def _thread_lock(folder: Path) -> threading.Lock:
+    with _THREAD_LOCKS_GUARD:
+        return _THREAD_LOCKS.setdefault(folder.resolve(), threading.Lock())
+
+
+def _temp_files(folder: Path) -> list[Path]:
+    """Regular files in ``folder`` named like our temp files (links and folders never count)."""
+    found = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return []
+    for entry in entries:
+        if TEMP_NAME.fullmatch(entry.name):
+            with contextlib.suppress(OSError):
+                if stat.S_ISREG(entry.stat(follow_symlinks=False).st_mode):
+                    found.append(Path(entry.path))
+    return found
+
+
+def _remove_temps(folder: Path, paths: list[Path]) -> list[Path]:
+    """Unlink ``paths`` (caller holds the folder's lock); log what was freed."""
+    removed, freed = [], 0
+    for path in paths:
+        try:
+            size = path.lstat().st_size
+            path.unlink()
+        except OSError:
+            continue
+        removed.append(path)
+        freed += size
+    if removed:
+        log.info("removed %d temp file(s) (%.1f MB) left by an interrupted write in %s",
+                 len(removed), freed / 1e6, folder)
+    return removed
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.lstat().st_mtime
+    except OSError:
+        return float("inf")
 
 
 def _file_id(path: Path) -> tuple[int, int, int] | None:

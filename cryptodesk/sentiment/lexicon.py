@@ -90,11 +90,11 @@ def _vader_texts() -> tuple[str, str, str] | None:
         emoji = base.joinpath("emoji_utf8_lexicon.txt").read_text(encoding="utf-8")
     except (ModuleNotFoundError, FileNotFoundError, OSError):
         return None
-    try:
-        from importlib.metadata import version
+    from importlib.metadata import PackageNotFoundError, version
 
+    try:
         pkg_version = version("vaderSentiment")
-    except Exception:  # metadata missing in an unusual install: the hash still identifies it
+    except PackageNotFoundError:  # metadata missing in an unusual install: the hash identifies it
         pkg_version = "unknown"
     return lexicon, emoji, pkg_version
 
