@@ -142,8 +142,8 @@ def _handle(event: CellEvent, folder: StudyFolder, results: StudyResults, tracke
                                  {k: mine.get(k) for k in ("mae", "rmse", "theils_u")}))
         ctx.partial(StudyLeaderboard(results.leaderboard()))
         document = book.update()
-        ctx.partial(StudyVerdicts(document["comparisons"] + document["pairs"],
-                                  final=document["final"]))
+        ctx.partial(StudyVerdicts(document["comparisons"], document["pairs"],
+                                  document["tests"] + document["pooled"], document["final"]))
         _report(ctx, tracker, f"{cell.title} done")
         return
     folder.save_failure(cell, event.message, event.failure)

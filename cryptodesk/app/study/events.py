@@ -87,9 +87,14 @@ class StudyLeaderboard:
 
 @dataclass(frozen=True)
 class StudyVerdicts:
-    """Verdict rows of the comparisons that have settled; ``final`` once all have."""
+    """The verdicts so far, as in ``verdicts.json``: one row per comparison and per pair
+    (model vs one baseline, with ``because``: the numbers that decide it) and every test
+    (series x metric: % change, CI, DM and Holm p, decision); ``final`` once every cell has
+    finished (until then the verdicts are provisional)."""
 
-    verdicts: list[dict[str, Any]]
+    comparisons: list[dict[str, Any]]
+    pairs: list[dict[str, Any]]
+    tests: list[dict[str, Any]]
     final: bool = False
 
 

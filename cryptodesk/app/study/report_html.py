@@ -167,12 +167,22 @@ def _chart(rows: list[tuple[str, list[tuple[float, str]], tuple[float, float] | 
     axis_y = height - 24
     svg.append(f"<line x1='{left}' x2='{left + width}' y1='{axis_y}' y2='{axis_y}' "
                "stroke='#444'/>")
-    for k in range(5):
-        v = lo + (hi - lo) * k / 4
-        svg.append(f"<text x='{x(v):.1f}' y='{axis_y + 14}' text-anchor='middle'>{v:.3g}</text>")
+    for v in nice_ticks(lo, hi):
+        svg.append(f"<line x1='{x(v):.1f}' x2='{x(v):.1f}' y1='{axis_y}' y2='{axis_y + 4}' "
+                   "stroke='#444'/>")
+        svg.append(f"<text x='{x(v):.1f}' y='{axis_y + 14}' text-anchor='middle'>{v:g}</text>")
     svg.append(f"<text x='{left + width / 2}' y='{height - 1}' text-anchor='middle'>"
                f"{escape(x_label)}</text></svg>")
     return "".join(svg)
+
+
+def nice_ticks(lo: float, hi: float, target: int = 5) -> list[float]:
+    """Round tick values (1, 2 or 5 times a power of ten apart) inside [lo, hi]."""
+    raw = (hi - lo) / max(1, target)
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if (hi - lo) / (m * power) <= target + 1)
+    first = math.ceil(lo / step)
+    return [round(k * step, 12) for k in range(first, math.floor(hi / step) + 1)]
 
 
 def _naive_rmse(leaderboard: list[dict[str, Any]]) -> dict[tuple[str, str], float]:
@@ -215,4 +225,8 @@ def _seed_chart(seeds: list[dict[str, Any]], leaderboard: list[dict[str, Any]]) 
         groups.setdefault(f"{row['series']} {row['model']}", []).append(
             (row["rmse"] / base, colour))
     rows = [(label, dots, None) for label, dots in groups.items()]
-    return _chart(rows, "RMSE / naive RMSE, one dot per seed (colour = seed)", [1.0])
+    seeds_seen = sorted({row["seed"] or 0 for row in seeds})
+    legend = " ".join(f"<span style='color:{PALETTE[s % len(PALETTE)]}'>&#9679; seed {s}</span>"
+                      for s in seeds_seen)
+    return (_chart(rows, "RMSE / naive RMSE, one dot per seed", [1.0])
+            + f"<p class='note'>{legend} (a deterministic model: one dot for every seed)</p>")
