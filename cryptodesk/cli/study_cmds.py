@@ -44,6 +44,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     show = group.add_parser("show", help="print a study's summary and verdicts")
     show.add_argument("folder", help="the study's output folder (or its name)")
     show.add_argument("--tests", action="store_true", help="also print every test")
+    show.add_argument("--markdown", action="store_true",
+                      help="print the verdicts as a Markdown table instead")
     show.set_defaults(func=cmd_show)
     builtin = group.add_parser("builtin", help="list the built-in studies or print one's spec")
     builtin.add_argument("name", nargs="?", help="print this built-in study's TOML")
@@ -87,6 +89,11 @@ def cmd_show(args: argparse.Namespace) -> int:
     from cryptodesk.cli.study_output import print_summary, print_verdicts
 
     study = load_study(find_study(args.folder))
+    if args.markdown:
+        from cryptodesk.cli.study_output import print_markdown
+
+        print_markdown(study.verdicts)
+        return 0
     print(f"study {study.name} in {study.out}: {study.done} of {study.cells} cells done"
           + (f", {study.failed} failed" if study.failed else ""))
     print_summary(study.leaderboard)

@@ -4,14 +4,14 @@ line per failed cell, and at the end the summary (mean ± std over seeds) and th
 from __future__ import annotations
 
 import shutil
-import sys
 import time
 from typing import Any, TextIO
 
+from cryptodesk.cli.progress import ConsoleProgress
 from cryptodesk.jobs import TaskContext
 
 
-class StudyConsole:
+class StudyConsole(ConsoleProgress):
     """A context for :func:`~cryptodesk.app.study.engine.run_study` that draws its events.
 
     On a terminal one redrawn bar line; otherwise (logs, CI, pipes) a line when a cell
@@ -21,12 +21,8 @@ class StudyConsole:
                  interval: float = 10.0) -> None:
         from cryptodesk.app.jobs.context import EventContext
 
-        self.stream = stream or sys.stderr
-        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        super().__init__(stream, interval)
         self.quiet = quiet
-        self.interval = interval
-        self._last = 0.0
-        self._drawn = False
         self.ctx: TaskContext = EventContext(self._events, progress_s=0.2, partial_s=0.0).ctx
 
     def _events(self, events: list[Any]) -> None:
@@ -56,17 +52,10 @@ class StudyConsole:
             self.stream.write(f"\r[{'#' * filled}{'-' * (width - filled)}] {text}  "
                               f"{p.message[:40]:<40}")
             self._drawn = True
-        elif now - self._last >= self.interval or p.message.endswith(("done", "failed")):
-            self._last = now
+        elif now - self._last_print >= self.interval or p.message.endswith(("done", "failed")):
+            self._last_print = now
             self.stream.write(f"progress {text}: {p.message}\n")
         self.stream.flush()
-
-    def close(self) -> None:
-        """End the bar line."""
-        if self.tty and self._drawn:
-            self.stream.write("\n")
-            self.stream.flush()
-            self._drawn = False
 
 
 def _eta(seconds: float | None) -> str:
@@ -136,3 +125,40 @@ def print_verdicts(verdicts: dict[str, Any], tests: bool = False) -> None:
         print("\ntests (% change of the model's error over the baseline's [CI], Holm p):")
         for t in [*verdicts.get("tests", []), *verdicts.get("pooled", [])]:
             print(f"  {t['model']} vs {t['baseline']}: {describe(t)}: {t['decision']}")
+
+
+def print_markdown(verdicts: dict[str, Any]) -> None:
+    """The verdicts as a Markdown table (the README's): one row per pair and metric, one
+    column per series (% change [CI], Holm-adjusted DM p) and the pooled estimate."""
+    tests = verdicts.get("tests", [])
+    series = list(dict.fromkeys(t["series"] for t in tests))
+    pooled = {(p["comparison"], p["baseline"], p["metric"]): p
+              for p in verdicts.get("pooled", [])}
+    level = round(100 * float(verdicts.get("level", 0.95)))
+    print(f"| claim | model vs baseline | metric | {' | '.join(series)} | all series | verdict |")
+    print(f"| --- | --- | --- | {' | '.join('---' for _ in series)} | --- | --- |")
+    for c in verdicts.get("comparisons", []):
+        for p in (p for p in verdicts.get("pairs", []) if p["comparison"] == c["comparison"]):
+            for metric in dict.fromkeys(t["metric"] for t in tests
+                                        if t["comparison"] == c["comparison"]):
+                cells = []
+                for s in series:
+                    t = next((t for t in tests if t["comparison"] == c["comparison"]
+                              and t["baseline"] == p["baseline"] and t["series"] == s
+                              and t["metric"] == metric), None)
+                    cells.append("–" if t is None else _md_change(t))
+                pool = pooled.get((c["comparison"], p["baseline"], metric))
+                print(f"| {c['comparison']} | {p['model']} vs {p['baseline']} | "
+                      f"{metric.upper()} | {' | '.join(cells)} | "
+                      f"{'–' if pool is None else _md_change(pool)} | **{p['verdict']}** |")
+        print(f"| {c['comparison']} | **overall** | | {' | '.join('' for _ in series)} | | "
+              f"**{c['verdict']}** |")
+    print(f"\n% change of the model's error over the baseline's (negative: the model is "
+          f"better), {level} % block-bootstrap interval, Holm-adjusted Diebold–Mariano p.")
+
+
+def _md_change(t: dict[str, Any]) -> str:
+    text = f"{t['estimate']:+.2f} % [{t['low']:+.2f}, {t['high']:+.2f}]"
+    if t.get("dm_p_holm") is not None:
+        text += f" p={t['dm_p_holm']:.2g}"
+    return text.replace("-", "−")

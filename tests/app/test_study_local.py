@@ -17,8 +17,8 @@ from pathlib import Path
 import pandas as pd
 
 from cryptodesk.app.jobs.events import Cancelled, Done
+from cryptodesk.app.study.engine import StudyOutcome
 from cryptodesk.app.study.events import CellFinished, StudyStarted, StudyVerdicts
-from cryptodesk.app.study.job import StudySummary
 
 CLI = [sys.executable, "-m", "cryptodesk"]
 
@@ -135,13 +135,21 @@ def test_cancel_and_ctrl_c_keep_finished_cells_and_resume_to_the_same_results(
     pd.testing.assert_frame_equal(resumed, reference, check_dtype=False)  # CSV: 0 vs 0.0
 
 
-def test_study_show_prints_the_summary_and_verdicts(local_studies: dict[int, Path]) -> None:
-    out = subprocess.run([*CLI, "study", "show", str(local_studies[1]), "--tests"],
-                         capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    assert "10 of 10 cells done" in out.stdout
-    assert "AAA-USD 1d" in out.stdout and "lightgbm" in out.stdout
-    assert "the LSTM beats drift and naive:" in out.stdout and "Holm p" in out.stdout
+def test_study_show_prints_the_summary_and_verdicts(local_studies: dict[int, Path],
+                                                     capsys) -> None:
+    from cryptodesk.cli import main
+
+    assert main(["study", "show", str(local_studies[1]), "--tests"]) == 0
+    out = capsys.readouterr().out
+    assert "10 of 10 cells done" in out
+    assert "AAA-USD 1d" in out and "lightgbm" in out
+    assert "the LSTM beats drift and naive:" in out and "Holm p" in out
+    assert main(["study", "show", str(local_studies[1]), "--markdown"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0] == ("| claim | model vs baseline | metric | AAA-USD 1d | BBB-USD 1d | "
+                        "all series | verdict |")
+    assert sum(line.startswith("| the LSTM beats drift and naive | lstm vs ") for line in
+               table) == 4  # 2 baselines x 2 metrics
 
 
 def test_without_ray_the_flag_says_what_to_install(study_inputs: Path, tmp_path: Path) -> None:
@@ -180,6 +188,6 @@ def test_the_study_job_returns_a_summary(local_studies: dict[int, Path], study_i
                                   "base": str(study_inputs), "out": str(folder)}).wait(300)
     assert isinstance(final, Done), final
     summary = final.result
-    assert isinstance(summary, StudySummary)
+    assert isinstance(summary, StudyOutcome)
     assert (summary.cells, summary.done, summary.skipped) == (10, 10, 10)
     assert summary.verdicts["final"] and len(summary.leaderboard) == 8

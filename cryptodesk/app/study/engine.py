@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cryptodesk.app.jobs import wire
 from cryptodesk.app.study.cells import Cell, SeriesData, expand, load_series
 from cryptodesk.app.study.dispatch import CellEvent, CellRunner
 from cryptodesk.app.study.environment import environment_doc
@@ -38,9 +39,11 @@ from cryptodesk.jobs import Cancelled, TaskContext, null_context
 
 @dataclass
 class StudyOutcome:
-    """How a study ended and where its files are."""
+    """How a study ended: its folder, counts, the leaderboard rows, the verdict document
+    (as in ``verdicts.json``), the files written and notes for the user (synthetic data,
+    claims not checked). Also the ``study`` job's result (on the job wire)."""
 
-    out: Path
+    out: str
     cells: int
     done: int
     skipped: int
@@ -50,6 +53,18 @@ class StudyOutcome:
     seconds: float
     cancelled: bool = False
     files: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def folder(self) -> Path:
+        return Path(self.out)
+
+    @property
+    def report(self) -> Path:
+        return Path(self.out) / "report.html"
+
+
+wire.register(StudyOutcome)
 
 
 @dataclass
@@ -178,6 +193,6 @@ def finish(plan: Plan, book: VerdictBook, started: float, skipped: int,
     verdicts = book.update()
     leaderboard = plan.results.leaderboard()
     files = write_outputs(plan, leaderboard, verdicts)
-    return StudyOutcome(plan.folder.root, len(plan.cells), len(plan.results.metrics), skipped,
+    return StudyOutcome(str(plan.folder.root), len(plan.cells), len(plan.results.metrics), skipped,
                         dict(plan.results.failed), leaderboard, verdicts,
                         time.perf_counter() - started, cancelled, files)

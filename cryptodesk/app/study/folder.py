@@ -13,6 +13,7 @@
     verdicts.json        every comparison's numbers and verdict
     forecasts.parquet    all cells' forecasts in one table (series, model, target, seed columns)
     report.html          the self-contained report: tables and charts
+    status.json          cells in all, done, and the failed ones with their reasons
 
 Every file is written atomically, and ``cell.json`` last: a cell counts as done only when its
 record is there with the cell's key, so a study stopped at any point (Ctrl+C, Cancel, a power

@@ -17,41 +17,21 @@ Payload (JSON)::
     "workers": 4                  (local cells at once; default every core)
     "ray": "10.0.0.5:6379"        (run the cells on this Ray cluster instead)
 
-Result: a :class:`StudySummary`. The process that submits the job imports this module (light:
+Result: a :class:`~cryptodesk.app.study.engine.StudyOutcome`. The process that submits the job imports this module (light:
 no torch, LightGBM or Ray), which registers the study's events and result on the job wire.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cryptodesk.app.jobs import wire
 from cryptodesk.app.study import events as _events  # noqa: F401  (the study's events on the wire)
+from cryptodesk.app.study.engine import StudyOutcome
 from cryptodesk.jobs import TaskContext
 
 
-@dataclass(frozen=True)
-class StudySummary:
-    """How the study ended: the folder, counts, leaderboard rows, the verdict document and
-    the notes for the user (synthetic data, claims not checked)."""
-
-    out: str
-    cells: int
-    done: int
-    skipped: int
-    failed: dict[str, str]
-    leaderboard: list[dict[str, Any]]
-    verdicts: dict[str, Any]
-    notes: list[str]
-    report: str
-
-
-wire.register(StudySummary)
-
-
-def study_job(payload: dict[str, Any], ctx: TaskContext) -> StudySummary:
+def study_job(payload: dict[str, Any], ctx: TaskContext) -> StudyOutcome:
     """Job ``study`` (see module docstring)."""
     from cryptodesk.app.study.api import default_out, make_runner, open_spec
     from cryptodesk.app.study.engine import run_study
@@ -65,6 +45,5 @@ def study_job(payload: dict[str, Any], ctx: TaskContext) -> StudySummary:
     workers = payload.get("workers")
     runner = make_runner(int(workers) if workers else None, payload.get("ray"), spec.threads)
     outcome = run_study(spec, out, runner, ctx, spec_text=text)
-    return StudySummary(str(outcome.out), outcome.cells, outcome.done, outcome.skipped,
-                        outcome.failed, outcome.leaderboard, outcome.verdicts, notes,
-                        str(outcome.out / "report.html"))
+    outcome.notes = list(notes)
+    return outcome

@@ -179,12 +179,13 @@ class RayRunner:
 
     def _node_versions(self, ray: Any) -> dict[str, dict[str, str]]:
         """Each alive node's versions, from a tiny task pinned to that node."""
-        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
-
+        # by name, like Ray itself: no module of CryptoDesk imports Ray statically, so the
+        # GUI process (which may call the study API) is never tied to it (import-linter)
+        strategies = importlib.import_module("ray.util.scheduling_strategies")
         task = ray.remote(num_cpus=0, max_retries=self.max_retries)(node_environment)
         alive = [n for n in ray.nodes() if n.get("Alive")]
         refs = {n["NodeManagerAddress"] + ":" + str(n.get("NodeManagerPort", "")):
-                task.options(scheduling_strategy=NodeAffinitySchedulingStrategy(
+                task.options(scheduling_strategy=strategies.NodeAffinitySchedulingStrategy(
                     n["NodeID"], soft=False)).remote() for n in alive}
         return {name: ray.get(ref, timeout=300) for name, ref in refs.items()}
 
