@@ -2,7 +2,7 @@
 local pool on the same cores.
 
 The study: WF1 on the real daily BTC, ETH and XRP series (``--data``, default
-``../shared/data``); LightGBM and the LSTM with 2 seeds each, ARIMA once: 15 cells, each a
+``../shared/data``); LightGBM and the CNN with 2 seeds each, ARIMA once: 15 cells, each a
 full walk-forward next to naive. Each repeat runs it three times into fresh folders, in
 turn: ``--workers 1``, ``--workers 2``, and on a local Ray cluster of one node with 2 CPUs
 (started once, before any timing, as a user's cluster would be). The figures are medians over
@@ -38,7 +38,7 @@ name = "lightgbm"
 [[models]]
 name = "arima"
 [[models]]
-name = "lstm"
+name = "cnn"
 """
 
 
@@ -89,7 +89,7 @@ def main() -> int:
         cluster.start()
         print(f"local Ray cluster (1 node, 2 CPUs) at {cluster.address}, started in "
               f"{time.perf_counter() - started:.0f} s (not timed below)")
-    print(f"study: 3 daily series x (LightGBM, LSTM: 2 seeds; ARIMA: once), WF1; "
+    print(f"study: 3 daily series x (LightGBM, CNN: 2 seeds; ARIMA: once), WF1; "
           f"{os.cpu_count()} CPUs; {args.repeats} repeats")
     times: dict[str, list[float]] = {"1": [], "2": [], "ray": []}
     try:
