@@ -53,6 +53,7 @@ NOT_WORSE = Comparison("c", "a", ("b",), expect="not_worse", margin=2.0)
 @pytest.mark.parametrize("comparison, numbers, expected", [
     (BETTER, (-3.0, -5.0, -1.0, 0.01), SUPPORTS),
     (BETTER, (-3.0, -5.0, -1.0, 0.2), OPEN),           # CI below 0 but not significant
+    (BETTER, (-3.0, -5.0, -1.0, None), OPEN),          # no DM p (identical losses)
     (BETTER, (-1.0, -3.0, 1.0, 0.01), OPEN),           # CI includes 0
     (BETTER, (2.0, 1.0, 3.0, 0.01), CONTRADICTS),      # significantly worse
     (BETTER, (2.0, 1.0, 3.0, 0.3), OPEN),
@@ -66,6 +67,11 @@ NOT_WORSE = Comparison("c", "a", ("b",), expect="not_worse", margin=2.0)
 def test_decision_rules(comparison: Comparison, numbers: tuple, expected: str) -> None:
     estimate, low, high, p_holm = numbers
     assert decide(comparison, estimate, low, high, p_holm, 0.05) == expected
+
+
+def test_a_pooled_estimate_is_decided_on_its_interval() -> None:
+    assert decide(BETTER, -3.0, -5.0, -1.0, None, 0.05, pooled=True) == SUPPORTS
+    assert decide(BETTER, 2.0, 1.0, 3.0, None, 0.05, pooled=True) == CONTRADICTS
 
 
 def test_version_mismatches_name_the_node_and_the_versions() -> None:

@@ -84,8 +84,7 @@ class Comparison:
 
     ``expect = "better"``: the model's error is lower, by at least ``min_change`` % when the
     claim states a size ("15-20 % better"); ``expect = "not_worse"``: its error is at most
-    ``margin`` % higher (a strong baseline). ``series``: the series labels it is about (empty:
-    all of them)."""
+    ``margin`` % higher (a strong baseline). Every series of the study is tested."""
 
     name: str
     model: str

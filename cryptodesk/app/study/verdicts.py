@@ -173,15 +173,16 @@ class VerdictBook:
                                 "series": POOLED, "metric": metric, "estimate": estimate,
                                 "low": low, "high": high,
                                 "decision": decide(c, estimate, low, high, None,
-                                                   spec.statistics.alpha)})
+                                                   spec.statistics.alpha, pooled=True)})
         return out
 
 
 def decide(c: Comparison, estimate: float, low: float, high: float, p_holm: float | None,
-           alpha: float) -> str:
-    """One test's decision (rules in the module docstring); ``p_holm`` None: a pooled
-    estimate, decided on its confidence interval alone."""
-    significant = p_holm is None or p_holm < alpha
+           alpha: float, pooled: bool = False) -> str:
+    """One test's decision (rules in the module docstring). A pooled estimate has no DM test
+    and is decided on its confidence interval alone; a test whose DM p-value is undefined
+    (identical losses) is never significant."""
+    significant = pooled or (p_holm is not None and p_holm < alpha)
     if c.expect == "not_worse":
         if high < c.margin:
             return SUPPORTS
@@ -206,9 +207,12 @@ def pair_verdict(c: Comparison, baseline: str, tests: list[dict[str, Any]],
     else:
         verdict = NOT_SUPPORTED
         deciding = [r for r in tests if r["decision"] != SUPPORTS] or tests
+    because = "; ".join(describe(r) for r in deciding[:4]) + (
+        f"; and {len(deciding) - 4} more" if len(deciding) > 4 else "")
+    if not settled:
+        because = (because + "; " if because else "") + "not every cell it needs has finished"
     return {"comparison": c.name, "model": c.model, "baseline": baseline, "verdict": verdict,
-            "settled": settled, "because": "; ".join(describe(r) for r in deciding[:4])
-            + (f"; and {len(deciding) - 4} more" if len(deciding) > 4 else "")}
+            "settled": settled, "because": because}
 
 
 def comparison_verdict(c: Comparison, pairs: list[dict[str, Any]]) -> dict[str, Any]:
