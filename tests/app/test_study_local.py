@@ -15,10 +15,12 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from cryptodesk.app.jobs.events import Cancelled, Done
 from cryptodesk.app.study.engine import StudyOutcome
 from cryptodesk.app.study.events import CellFinished, StudyStarted, StudyVerdicts
+from cryptodesk.app.study.live import StudyState, study_payload
 
 CLI = [sys.executable, "-m", "cryptodesk"]
 
@@ -99,16 +101,21 @@ def test_cancel_and_ctrl_c_keep_finished_cells_and_resume_to_the_same_results(
     spec_path.write_text(no_net)
     folder = tmp_path / "study"
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    # 1. the GUI's way: the study job in a worker process, cancelled after its first cell
-    handle = pool.submit("study", {"spec_path": str(spec_path), "out": str(folder),
-                                   "workers": 1})
+    # 1. the GUI's way: the study job in a worker process, its events into the panel's state,
+    #    cancelled after its first cell
+    state = StudyState()
+    handle = pool.submit("study", study_payload(spec_path=spec_path, out=folder, workers=1))
     for event in handle.events(timeout=300):
+        state.apply(event)
         if isinstance(event, CellFinished):
             handle.cancel(grace_s=30)
     assert isinstance(handle.final, Cancelled), handle.final
     status = json.loads((folder / "status.json").read_text())
     first = len(_cells(folder))
     assert 1 <= first == status["done"] < 6
+    assert state.cancelled and state.finished and (state.total, state.workers) == (6, 1)
+    assert sum(s == "done" for s in state.cells.values()) == first
+    assert state.leaderboard and state.progress is not None and state.progress.total == 6
     # 2. the CLI's way: Ctrl+C (SIGINT to the process) after one more cell
     cli = subprocess.Popen([*CLI, "study", "run", str(spec_path), "--out", str(folder),
                             "--workers", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -184,10 +191,24 @@ def test_the_study_job_returns_a_summary(local_studies: dict[int, Path], study_i
                                          tmp_path: Path, pool) -> None:
     folder = tmp_path / "copy"
     shutil.copytree(local_studies[1], folder)
-    final = pool.submit("study", {"spec_text": (study_inputs / "study.toml").read_text(),
-                                  "base": str(study_inputs), "out": str(folder)}).wait(300)
-    assert isinstance(final, Done), final
-    summary = final.result
+    payload = study_payload(spec_text=(study_inputs / "study.toml").read_text(),
+                            base=study_inputs, out=folder)
+    state = StudyState()
+    handle = pool.submit("study", payload)
+    for event in handle.events(timeout=300):
+        state.apply(event)
+    assert isinstance(handle.final, Done), handle.final
+    summary = handle.final.result
     assert isinstance(summary, StudyOutcome)
     assert (summary.cells, summary.done, summary.skipped) == (10, 10, 10)
     assert summary.verdicts["final"] and len(summary.leaderboard) == 8
+    assert state.outcome is summary and state.verdicts is not None and state.verdicts.final
+    assert state.skipped == 10 and not state.cells  # nothing ran: every cell was there
+
+
+def test_the_panel_payload_checks_the_spec_first(study_inputs: Path) -> None:
+    from cryptodesk.app.study.spec import StudySpecError
+
+    text = (study_inputs / "study.toml").read_text().replace('name = "drift"', 'name = "drfit"')
+    with pytest.raises(StudySpecError, match="unknown model 'drfit'"):
+        study_payload(spec_text=text, base=study_inputs)

@@ -205,26 +205,32 @@ class RayRunner:
         for cell in queue[: self.workers]:
             yield CellEvent(cell, "started")
         del queue[: self.workers]
-        while pending:
-            if ctx.cancelled():
-                for ref in pending:
-                    ray.cancel(ref, force=True)
-                raise CancelledError("cancelled by the user")
-            ready, _ = ray.wait(list(pending), num_returns=1, timeout=WAIT_S)
-            for ref in ready:
-                cell = pending.pop(ref)
-                if queue:
-                    yield CellEvent(queue.pop(0), "started")
-                try:
-                    value = wire.decode(ray.get(ref))
-                except Exception as exc:  # the task died more often than it may be retried
-                    yield CellEvent(cell, "failed", failure="crash",
-                                    message=f"the Ray task failed: {_first_line(exc)}")
-                    continue
-                if isinstance(value, Failed):
-                    yield CellEvent(cell, "failed", message=value.message, failure=value.kind)
-                else:
-                    yield CellEvent(cell, "done", result=value)
+        try:
+            while pending:
+                if ctx.cancelled():
+                    raise CancelledError("cancelled by the user")
+                ready, _ = ray.wait(list(pending), num_returns=1, timeout=WAIT_S)
+                for ref in ready:
+                    cell = pending.pop(ref)
+                    if queue:
+                        yield CellEvent(queue.pop(0), "started")
+                    yield _event(cell, ref, ray, wire, Failed)
+        finally:  # cancelled, Ctrl+C or an error here: leave no task running on the cluster
+            for ref in pending:
+                ray.cancel(ref, force=True)
+
+
+def _event(cell: Cell, ref: Any, ray: Any, wire: Any, failed: type) -> CellEvent:
+    """A finished task's cell event: done, failed (an error or bug in the cell), or crashed
+    (the task died more often than Ray may retry it)."""
+    try:
+        value = wire.decode(ray.get(ref))
+    except Exception as exc:
+        return CellEvent(cell, "failed", failure="crash",
+                         message=f"the Ray task failed: {_first_line(exc)}")
+    if isinstance(value, failed):
+        return CellEvent(cell, "failed", message=value.message, failure=value.kind)
+    return CellEvent(cell, "done", result=value)
 
 
 def _first_line(exc: BaseException) -> str:
