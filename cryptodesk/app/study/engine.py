@@ -79,7 +79,11 @@ class Plan:
 
     @property
     def todo(self) -> list[Cell]:
-        return [c for c in self.cells if c.id not in self.results.metrics]
+        """The cells still to run, seed by seed (deterministic models first): every model
+        finishes a cell early, so the ETA knows each one's cost soon and a first full picture
+        (one seed of everything) comes before the other seeds. Results do not depend on it."""
+        left = [c for c in self.cells if c.id not in self.results.metrics]
+        return sorted(left, key=lambda c: -1 if c.seed is None else c.seed)
 
 
 def plan_study(spec: StudySpec, out: Path, store: Any = None) -> Plan:
