@@ -26,6 +26,7 @@ from pathlib import Path
 START_TIMEOUT_S = 240.0
 PORTS_PER_NODE = 8
 WORKER_PORTS = 40
+OBJECT_STORE_BYTES = 200 * 1024 * 1024  # small: fits a container's /dev/shm
 
 
 def ray_executable() -> str | None:
@@ -152,6 +153,7 @@ class LocalRayCluster:
                 "--metrics-export-port", str(ports[5]),
                 "--min-worker-port", str(low), "--max-worker-port", str(high),
                 "--include-log-monitor=false",  # the study reads no worker logs: one process less
+                "--object-store-memory", str(OBJECT_STORE_BYTES),
                 "--disable-usage-stats", "--block"]
 
     def start(self) -> str:
