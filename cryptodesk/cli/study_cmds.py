@@ -76,7 +76,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     runner = make_runner(args.workers, args.ray, spec.threads)
     console = StudyConsole(quiet=args.quiet)
     try:
-        outcome = run_study(spec, out, runner, console.ctx, spec_text=text)
+        outcome = run_study(spec, out, runner, console.ctx, spec_text=text, notes=notes)
     finally:
         console.close()
     print_outcome(outcome)
@@ -96,6 +96,8 @@ def cmd_show(args: argparse.Namespace) -> int:
         return 0
     print(f"study {study.name} in {study.out}: {study.done} of {study.cells} cells done"
           + (f", {study.failed} failed" if study.failed else ""))
+    for note in study.notes:
+        print(f"note: {note}")
     print_summary(study.leaderboard)
     print_verdicts(study.verdicts, tests=args.tests)
     print(f"report: {study.out / 'report.html'}")

@@ -73,6 +73,7 @@ class StudyView:
     failed: int
     leaderboard: list[dict[str, Any]]
     verdicts: dict[str, Any]
+    notes: tuple[str, ...] = ()
 
     @property
     def report(self) -> Path:
@@ -98,4 +99,5 @@ def load_study(folder: Path) -> StudyView:
              for k, v in row.items()} for row in frame.to_dict(orient="records")]
     status = study.read_json("status.json")
     return StudyView(str(spec.get("name", folder.name)), Path(folder), int(status["cells"]),
-                     int(status["done"]), len(status.get("failed", {})), rows, verdicts)
+                     int(status["done"]), len(status.get("failed", {})), rows, verdicts,
+                     tuple(status.get("notes", ())))

@@ -76,6 +76,7 @@ class Plan:
     cells: list[Cell]
     folder: StudyFolder
     results: StudyResults
+    notes: list[str] = field(default_factory=list)
 
     @property
     def todo(self) -> list[Cell]:
@@ -95,12 +96,15 @@ def plan_study(spec: StudySpec, out: Path, store: Any = None) -> Plan:
 
 
 def run_study(spec: StudySpec, out: Path, runner: CellRunner, ctx: TaskContext | None = None,
-              *, spec_text: str | None = None, store: Any = None) -> StudyOutcome:
-    """Run ``spec`` into the folder ``out`` on ``runner`` (see module docstring)."""
+              *, spec_text: str | None = None, store: Any = None,
+              notes: list[str] | None = None) -> StudyOutcome:
+    """Run ``spec`` into the folder ``out`` on ``runner`` (see module docstring); ``notes``
+    for the user (synthetic data, claims not checked) go into the report and the outcome."""
     ctx = ctx or null_context()
     started = time.perf_counter()
     ctx.progress(None, "loading the series")
     plan = plan_study(spec, out, store)
+    plan.notes = list(notes or [])
     ctx.progress(None, f"connecting to the {runner.name} runner")
     runner.connect()
     try:
@@ -199,4 +203,4 @@ def finish(plan: Plan, book: VerdictBook, started: float, skipped: int,
     files = write_outputs(plan, leaderboard, verdicts)
     return StudyOutcome(str(plan.folder.root), len(plan.cells), len(plan.results.metrics), skipped,
                         dict(plan.results.failed), leaderboard, verdicts,
-                        time.perf_counter() - started, cancelled, files)
+                        time.perf_counter() - started, cancelled, files, list(plan.notes))

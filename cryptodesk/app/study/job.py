@@ -44,6 +44,4 @@ def study_job(payload: dict[str, Any], ctx: TaskContext) -> StudyOutcome:
     out = Path(payload["out"]) if payload.get("out") else default_out(spec.name)
     workers = payload.get("workers")
     runner = make_runner(int(workers) if workers else None, payload.get("ray"), spec.threads)
-    outcome = run_study(spec, out, runner, ctx, spec_text=text)
-    outcome.notes = list(notes)
-    return outcome
+    return run_study(spec, out, runner, ctx, spec_text=text, notes=notes)

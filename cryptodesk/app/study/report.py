@@ -34,7 +34,7 @@ def write_outputs(plan: Plan, leaderboard: list[dict[str, Any]],
     frame = combined_forecasts(plan.results)
     write_bytes_atomic(root / FORECASTS, parquet_bytes(frame))
     status = {"cells": len(plan.cells), "done": len(plan.results.metrics),
-              "failed": dict(plan.results.failed)}
+              "failed": dict(plan.results.failed), "notes": list(plan.notes)}
     html = render_report(plan.spec, leaderboard, verdicts, seed_metrics(plan.results), status)
     write_text_atomic(root / REPORT, html)
     plan.folder.write_json(STATUS, status)

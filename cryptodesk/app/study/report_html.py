@@ -60,6 +60,8 @@ def _status(spec: StudySpec, status: dict[str, Any], verdicts: dict[str, Any]) -
             f"bootstrap intervals ({spec.statistics.bootstrap} replicates).</p>")
     if not verdicts.get("final"):
         text += "<p class='note'>Not every cell has finished: the verdicts are provisional.</p>"
+    for note in status.get("notes", []):
+        text += f"<p class='note'>Note: {escape(note)}</p>"
     for cell, message in list(failed.items())[:20]:
         text += f"<p class='note'>Failed: {escape(cell)}: {escape(message)}</p>"
     return text
