@@ -53,14 +53,25 @@ def make_spec(data: Path, folder: Path) -> Path:
 
 
 def timed(label: str, run) -> float:
+    """Run a study; print its wall time, the CPU the driver (this process) used, the cells'
+    own CPU seconds and the load average around it."""
     load = os.getloadavg()[0]
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     outcome = run()
     seconds = time.perf_counter() - started
+    driver = time.process_time() - cpu
     assert outcome.done == outcome.cells and not outcome.failed, outcome.failed
-    print(f"  {label:<22} {seconds:7.1f} s  ({outcome.cells} cells; load {load:.1f} -> "
-          f"{os.getloadavg()[0]:.1f})", flush=True)
+    cells = sum(_cell_cpu(Path(outcome.out)))
+    print(f"  {label:<22} {seconds:7.1f} s  ({outcome.cells} cells, {cells:.0f} CPU s in cells, "
+          f"driver {driver:.1f} CPU s; load {load:.1f} -> {os.getloadavg()[0]:.1f})", flush=True)
     return seconds
+
+
+def _cell_cpu(folder: Path) -> list[float]:
+    import json
+
+    return [json.loads(p.read_text())["ran"]["cpu_seconds"]
+            for p in folder.glob("cells/*/cell.json")]
 
 
 def main() -> int:
@@ -108,17 +119,16 @@ def main() -> int:
     finally:
         if cluster is not None:
             cluster.stop()
-    one, two = statistics.median(times["1"]), statistics.median(times["2"])
-    print(f"median: 1 worker {one:.1f} s, 2 workers {two:.1f} s: speed-up {one / two:.2f}x "
-          "(target >= 1.8x)")
+    # ratios are taken within one repeat (the runs of a repeat follow each other), then the
+    # median over repeats
     ratios = [a / b for a, b in zip(times["1"], times["2"], strict=True)]
-    print(f"speed-up per repeat: {', '.join(f'{r:.2f}x' for r in ratios)}")
+    print(f"speed-up, 2 workers vs 1: median {statistics.median(ratios):.2f}x (per repeat "
+          f"{', '.join(f'{r:.2f}x' for r in ratios)}; target >= 1.8x)")
     if times["ray"]:
-        ray = statistics.median(times["ray"])
-        print(f"median: Ray {ray:.1f} s vs local pool {two:.1f} s on the same 2 cores: "
-              f"overhead {100 * (ray / two - 1):+.1f} % (target <= 15 %)")
         per = [100 * (r / b - 1) for r, b in zip(times["ray"], times["2"], strict=True)]
-        print(f"Ray overhead per repeat: {', '.join(f'{p:+.1f} %' for p in per)}")
+        print(f"Ray overhead vs the local pool on the same 2 cores: median "
+              f"{statistics.median(per):+.1f} % (per repeat "
+              f"{', '.join(f'{p:+.1f} %' for p in per)}; target <= 15 %)")
     return 0
 
 
