@@ -10,6 +10,14 @@ of starting the program, not of the model.
 
     .venv/bin/python bench/wf1.py [--data ../shared/data/daily] [--models a,b] [--json out.json]
 
+Against Darts, in the same run (``../shared/peers/README.md`` sets up its venv): ``--peers
+PYTHON`` runs ``run_peers.py --freq daily --models lgbm`` with that interpreter after each of
+``--repeats`` rounds of ours, and prints each round's seconds, the medians and the speed ratio
+(Darts' LightGBM wall-clock over ours) per asset, with the load average:
+
+    .venv/bin/python bench/wf1.py --models lightgbm --repeats 3 \
+        --peers ~/.cache/cryptodesk-peers/venv/bin/python
+
 On these data a Theil's U near 1.0 is the honest expectation; a model far below 1.0 means a
 leak until proven otherwise.
 """
@@ -53,7 +61,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", default=",".join(available_models()))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, help="write the figures as JSON")
+    parser.add_argument("--peers", metavar="PYTHON",
+                        help="also run Darts' LightGBM (run_peers.py) with this interpreter")
+    parser.add_argument("--repeats", type=int, default=1, help="rounds (medians are printed)")
     args = parser.parse_args(argv)
+    if args.peers:
+        return versus_darts(args)
     names = [n.strip() for n in args.models.split(",") if n.strip()]
 
     t0 = time.perf_counter()
@@ -105,6 +118,52 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps({"protocol": "wf1", "seed": args.seed,
                                          "figures": figures}, indent=2))
+    return 0
+
+
+def versus_darts(args: argparse.Namespace) -> int:
+    """Our LightGBM (default config: point model, conformal interval, P(up)) and Darts' on
+    the same three daily series, alternating, ``--repeats`` rounds; medians and ratios."""
+    import statistics
+    import subprocess
+    import tempfile
+
+    model_class("lightgbm")
+    import lightgbm  # noqa: F401
+
+    spec = preset_spec("wf1", "1d")
+    ours: dict[str, list[float]] = {a: [] for a in ASSETS}
+    darts: dict[str, list[float]] = {a: [] for a in ASSETS}
+    u_ours: dict[str, float] = {}
+    u_darts: dict[str, float] = {}
+    peers = REPO.parent / "shared" / "peers" / "run_peers.py"
+    for r in range(args.repeats):
+        for asset in ASSETS:  # ours then Darts' on the same asset: both see the same load
+            candles, _q = read_candles_csv(args.data / f"{asset}.csv", symbol=asset,
+                                           source="yahoo", timeframe="1d")
+            report = run_backtest(candles, ["lightgbm"], spec, seed=args.seed, preset="wf1")
+            ours[asset].append(report.results["lightgbm"].total_seconds)
+            u_ours[asset] = report.metrics["lightgbm"]["theils_u"]
+            short = asset.split("-")[0]
+            with tempfile.TemporaryDirectory() as out:
+                subprocess.run([args.peers, str(peers), "--freq", "daily", "--assets", short,
+                                "--models", "lgbm", "--out-dir", out], check=True,
+                               stdout=subprocess.DEVNULL)
+                entry = json.loads((Path(out) / "daily.json").read_text())["results"][short]["lgbm"]
+            darts[asset].append(float(entry["wall_s"]))
+            u_darts[asset] = float(entry["metrics"]["TheilU"])
+            print(f"round {r + 1} {asset}: ours {ours[asset][-1]:.2f}s, darts "
+                  f"{darts[asset][-1]:.2f}s, load {_load_average() or float('nan'):.2f}",
+                  flush=True)
+    print(f"\nLightGBM WF1, medians of {args.repeats} round(s), wall-clock seconds")
+    print(f"{'asset':<10}{'ours':>8}{'darts':>8}{'ratio':>8}{'U ours':>9}{'U darts':>9}")
+    for asset in ASSETS:
+        mo, md = statistics.median(ours[asset]), statistics.median(darts[asset])
+        print(f"{asset:<10}{mo:>8.2f}{md:>8.2f}{md / mo:>7.1f}x{u_ours[asset]:>9.4f}"
+              f"{u_darts[asset]:>9.4f}")
+    load = _load_average()
+    if load is not None:
+        print(f"load average (1 min) at the end: {load:.2f} on {os.cpu_count()} CPUs")
     return 0
 
 

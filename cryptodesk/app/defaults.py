@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 DEFAULT_MODELS = ("naive", "drift", "arima", "lightgbm")
+# --target volatility: the volatility baselines and LightGBM on the same target
+DEFAULT_VOLATILITY_MODELS = ("naive", "ewma", "garch", "har", "lightgbm")
 DEFAULT_PRESET = "wf1"
 
 
@@ -35,3 +37,22 @@ def default_strategy() -> Any:
     from cryptodesk.evaluation.strategy import StrategySpec
 
     return StrategySpec()
+
+
+# Forecast horizon a saved model is trained for unless told otherwise, per timeframe: a week of
+# daily bars, a month of weekly bars, a day of intraday bars (at most MAX_DEFAULT_HORIZON, the
+# longest horizon LightGBM and the nets train outputs for).
+MAX_DEFAULT_HORIZON = 100
+
+
+def default_horizon(timeframe: str) -> int:
+    """Bars ahead ``train`` fits for by default: 7 for daily, 4 for weekly, one day of bars for
+    intraday data (24 for hourly, 6 for 4-hour bars), at most 100."""
+    from cryptodesk.data.timeframes import timeframe_seconds
+
+    seconds = timeframe_seconds(timeframe)
+    if seconds >= 7 * 86_400:
+        return 4
+    if seconds >= 86_400:
+        return 7
+    return max(1, min(MAX_DEFAULT_HORIZON, 86_400 // seconds))

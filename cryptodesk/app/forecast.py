@@ -30,6 +30,38 @@ def forecast_from_bundle(
     history.
     """
     model, manifest = library.load(ref)
+    candles, notes = inputs_for(manifest, candles)
+    meta = dict(candles.attrs)
+    fitted = int(model.fitted_horizon)
+    if model.capabilities.direct and horizon > fitted:
+        raise BundleError(horizon_hint(manifest, fitted, horizon))
+    need = model.min_history()
+    if len(candles) < need:
+        raise DataError(f"the model needs at least {need} bars of history; the data have {len(candles)}")
+    if candles["close"].iloc[-need:].isna().any():
+        raise DataError("the last bars of the data have missing closes; cannot forecast from them")
+    forecast = model.predict(candles, horizon)
+    step = timeframe_delta(meta["timeframe"])
+    times = pd.DatetimeIndex([candles.index[-1] + step * (k + 1) for k in range(horizon)])
+    nan = np.full(horizon, np.nan)
+    table = pd.DataFrame({
+        "timestamp": times,
+        "symbol": meta.get("symbol", ""),
+        "model": manifest.get("label") or manifest["model"]["kind"],
+        "horizon": np.arange(1, horizon + 1),
+        "forecast": forecast.point,
+        "lower": nan if forecast.q10 is None else forecast.q10,
+        "upper": nan if forecast.q90 is None else forecast.q90,
+        "p_up": nan if forecast.p_up is None else forecast.p_up,
+        "actual": nan,
+    })
+    return table, manifest, notes
+
+
+def inputs_for(manifest: dict[str, Any], candles: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """The candles a saved model can forecast from: checks the timeframe, rebuilds the
+    external columns it was trained with (same datasets, same aggregation), and notes a
+    symbol other than its own. Used by forecasting and by retraining."""
     notes: list[str] = []
     meta = dict(candles.attrs)
     trained = manifest.get("data", {})
@@ -55,27 +87,36 @@ def forecast_from_bundle(
         notes.append(
             f"note: model trained on {trained['symbol']}, forecasting {meta.get('symbol')}"
         )
-    need = model.min_history()
-    if len(candles) < need:
-        raise DataError(f"the model needs at least {need} bars of history; the data have {len(candles)}")
-    if candles["close"].iloc[-need:].isna().any():
-        raise DataError("the last bars of the data have missing closes; cannot forecast from them")
-    forecast = model.predict(candles, horizon)
-    step = timeframe_delta(meta["timeframe"])
-    times = pd.DatetimeIndex([candles.index[-1] + step * (k + 1) for k in range(horizon)])
-    nan = np.full(horizon, np.nan)
-    table = pd.DataFrame({
-        "timestamp": times,
-        "symbol": meta.get("symbol", ""),
-        "model": manifest.get("label") or manifest["model"]["kind"],
-        "horizon": np.arange(1, horizon + 1),
-        "forecast": forecast.point,
-        "lower": nan if forecast.q10 is None else forecast.q10,
-        "upper": nan if forecast.q90 is None else forecast.q90,
-        "p_up": nan if forecast.p_up is None else forecast.p_up,
-        "actual": nan,
-    })
-    return table, manifest, notes
+    return candles, notes
+
+
+def horizon_hint(manifest: dict[str, Any], fitted: int, horizon: int) -> str:
+    """Why a direct model cannot forecast ``horizon`` bars, and the exact command that trains
+    one that can (same kind, settings and data; a new label)."""
+    import json
+    import shlex
+
+    kind = manifest["model"]["kind"]
+    data = manifest.get("data", {})
+    label = manifest.get("label") or manifest["id"]
+    parts = ["cryptodesk", "train", "--symbol", str(data.get("symbol", ""))]
+    if data.get("timeframe"):
+        parts += ["--timeframe", str(data["timeframe"])]
+    parts += ["--model", kind]
+    config = _non_default_config(kind, manifest["model"].get("config") or {})
+    if config:
+        parts += ["--config", json.dumps(config, separators=(",", ":"))]
+    parts += ["--horizon", str(horizon), "--name", f"{label} h{horizon}"]
+    return (f"{kind}: model {label!r} was fitted for {fitted} bar{'s' if fitted != 1 else ''} "
+            f"ahead and forecasts each step up to that, not {horizon}. Train one for "
+            f"{horizon}: {shlex.join(parts)}")
+
+
+def _non_default_config(kind: str, config: dict[str, Any]) -> dict[str, Any]:
+    from cryptodesk.models.registry import config_class
+
+    defaults = config_class(kind)().to_dict()
+    return {k: v for k, v in config.items() if defaults.get(k) != v}
 
 
 @dataclass(frozen=True)
@@ -107,8 +148,8 @@ def forecast_bundle(ref: str, candles: pd.DataFrame, horizon: int, ctx: TaskCont
     fitted = int((manifest.get("target") or {}).get("horizon") or 1)
     capped = ""
     if (manifest.get("model", {}).get("capabilities") or {}).get("direct") and horizon > fitted:
-        capped = (f"a direct model fitted for {fitted} bar{'s' if fitted != 1 else ''} ahead "
-                  f"forecasts at most {fitted}")
+        capped = (f"showing {fitted} step{'s' if fitted != 1 else ''}. "
+                  + horizon_hint(manifest, fitted, horizon))
         horizon = fitted
     ctx.progress(None, f"loading model {ref}")
     table, manifest, notes = forecast_from_bundle(library, ref, candles, horizon)

@@ -113,6 +113,30 @@ class RunResult:
 
         return forecasts_table(self.forecasts, self.ranking(), self.spec.data.symbol)
 
+    def calibration(self) -> dict[str, dict[str, Any]]:
+        """Each model's calibration displays (price runs): ``coverage_by_horizon`` ({step:
+        %}), ``pit_histogram`` ({edges, counts, n} or None), ``brier`` and ``reliability``
+        (rows of p_lo, p_hi, mean_p, observed, n). Empty for volatility runs."""
+        return {m["model"]: m["calibration"] for m in self.report["models"]
+                if "calibration" in m}
+
+    def tiers(self) -> dict[str, str]:
+        """Each model's tier against naive ("better than naive", "no better than naive",
+        "worse than naive"), as in the report."""
+        return {m["model"]: m.get("tier", "") for m in self.report["models"]}
+
+    def volatility_series(self, name: str) -> dict[str, Any]:
+        """Model ``name``'s volatility forecasts against the realised volatility (one-step
+        rows; volatility runs): target times in epoch seconds, forecast and realised
+        volatility (square roots of the variances, per bar)."""
+        import numpy as np
+
+        f = self.forecasts[name]
+        f = f[f["horizon"] == 1]
+        x = pd.DatetimeIndex(f["target_time"]).as_unit("ns").asi8 / 1e9
+        return {"x": np.asarray(x), "forecast": np.sqrt(f["forecast"].to_numpy(np.float64)),
+                "realised": np.sqrt(f["actual"].to_numpy(np.float64))}
+
 
 wire.register(RunResult, to_fields=lambda r: {
     "spec": r.spec.to_dict(), "report": r.report, "forecasts": r.forecasts,
@@ -187,6 +211,10 @@ def execute_run(spec: RunSpec, ctx: TaskContext | None = None, store: Any = None
     if spec.sentiment is not None:
         ctx.progress(None, f"joining sentiment dataset {spec.sentiment.dataset}")
     candles = with_inputs(candles, spec)
+    if spec.target == "volatility":
+        from cryptodesk.features.volatility import volatility_frame
+
+        candles = volatility_frame(candles, spec.rv_method)
     names = spec.model_names()
     if names[0] != BASELINE:
         raise DataError(f"a run spec starts with {BASELINE}, the baseline every model is "
@@ -199,7 +227,7 @@ def execute_run(spec: RunSpec, ctx: TaskContext | None = None, store: Any = None
         sub = ctx.child(done / total, (done + weight) / total)
         done += weight
         results[model.name] = walk_forward(create(model.name, model.config), candles,
-                                           spec.protocol, sub)
+                                           spec.protocol, sub, target=spec.target)
         scored = assemble_report(candles, {BASELINE: results[BASELINE],
                                            model.name: results[model.name]}, spec.protocol)
         res = results[model.name]
@@ -208,9 +236,12 @@ def execute_run(spec: RunSpec, ctx: TaskContext | None = None, store: Any = None
     report = assemble_report(candles, results, spec.protocol, seed=spec.seed,
                              preset=spec.preset, seconds=time.perf_counter() - started)
     monitor = MonitorSpec(window=spec.monitor_window, k=spec.monitor_k)
-    monitoring = monitor_report(report, monitor)
+    volatility = spec.target == "volatility"
+    monitoring = {} if volatility else monitor_report(report, monitor)
     outcome = RunOutcome(spec, candles, report, monitoring)
-    if spec.strategy is not None:
+    if volatility and spec.strategy is not None:
+        outcome.notes.append("no trading backtest: the run forecasts volatility, not prices")
+    elif spec.strategy is not None:
         ctx.check_cancelled()
         ctx.progress(1.0, "trading backtest of the forecasts")
         from cryptodesk.evaluation.trading_report import trading_from_report

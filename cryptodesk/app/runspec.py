@@ -29,7 +29,8 @@ SCHEMA = "cryptodesk.run/1"
 MAX_SPEC_BYTES = 4 * 1024 * 1024
 MAX_SPEC_DEPTH = 32
 MAX_MODELS = 64
-TARGETS = ("price",)
+TARGETS = ("price", "volatility")
+RV_METHODS = ("auto", "squared", "parkinson", "garman_klass", "intraday")
 REGIMES = ("volatility", "markov", None)
 
 
@@ -114,6 +115,7 @@ class RunSpec:
     monitor_k: int = 20
     sentiment: SentimentInput | None = None
     target: str = "price"
+    rv_method: str = "auto"  # volatility target: how each bar's realised variance is measured
     app_version: str = __version__
     schema: str = SCHEMA
 
@@ -148,6 +150,7 @@ class RunSpec:
             "monitor": {"window": self.monitor_window, "k": self.monitor_k},
             "sentiment": None if self.sentiment is None else self.sentiment.to_dict(),
             "target": self.target,
+            **({"volatility": {"measure": self.rv_method}} if self.target == "volatility" else {}),
         }
 
     def to_json(self) -> str:
@@ -160,7 +163,8 @@ class RunSpec:
         """Validate and build a spec from parsed JSON (one-line RunSpecError on any problem)."""
         raw = _object(raw, "run spec")
         _known(raw, {"schema", "app_version", "data", "models", "protocol", "preset", "seed",
-                     "strategy", "regimes", "monitor", "sentiment", "target"}, "run spec")
+                     "strategy", "regimes", "monitor", "sentiment", "target", "volatility"},
+               "run spec")
         schema = raw.get("schema", SCHEMA)
         if schema != SCHEMA:
             raise RunSpecError(f"not a CryptoDesk run spec (schema {str(schema)[:40]!r}; "
@@ -181,6 +185,12 @@ class RunSpec:
         target = raw.get("target", "price")
         if target not in TARGETS:
             raise RunSpecError(f"target must be one of {', '.join(TARGETS)}, got {target!r}"[:120])
+        vol = _object(raw.get("volatility") or {}, "volatility")
+        _known(vol, {"measure"}, "volatility")
+        rv_method = vol.get("measure", "auto")
+        if rv_method not in RV_METHODS:
+            raise RunSpecError(f"volatility.measure must be one of {', '.join(RV_METHODS)}, got "
+                               f"{rv_method!r}"[:120])
         try:
             protocol = WalkForwardSpec.from_dict(_object(raw.get("protocol"), "protocol"))
             strategy = (None if raw.get("strategy") is None
@@ -202,6 +212,7 @@ class RunSpec:
             monitor_k=k,
             sentiment=sentiment,
             target=target,
+            rv_method=rv_method,
             app_version=_text(raw.get("app_version"), "app_version") or __version__,
             schema=SCHEMA,
         )
@@ -281,6 +292,8 @@ def build_run_spec(
     regimes: str | None = "volatility",
     monitor_window: int = 50,
     monitor_k: int = 20,
+    target: str = "price",
+    rv_method: str = "auto",
 ) -> RunSpec:
     """The spec of a run of ``models`` on ``candles`` (naive first, always; duplicates
     dropped), with full configs and the seed applied to every stochastic model. With
@@ -300,11 +313,19 @@ def build_run_spec(
             seen[key] = dict(config or {})
     if len(seen) > MAX_MODELS:
         raise RunSpecError(f"at most {MAX_MODELS} models in one run")
+    if target not in TARGETS:
+        raise RunSpecError(f"target must be one of {', '.join(TARGETS)}, got {target!r}")
+    for name in seen:
+        targets = default_registry().entry(name).capabilities.targets
+        if target not in targets:
+            raise RunSpecError(f"{name} does not forecast {target} (it forecasts "
+                               f"{' and '.join(targets)})")
     order = [baseline, *[n for n in seen if n != baseline]]
     specs = tuple(model_spec(n, seen.get(n, {}), seed) for n in order)
     return RunSpec(data=data_ref(candles, csv), models=specs, protocol=protocol, seed=seed,
                    preset=preset, strategy=strategy, regimes=regimes,
-                   monitor_window=monitor_window, monitor_k=monitor_k, sentiment=sentiment)
+                   monitor_window=monitor_window, monitor_k=monitor_k, sentiment=sentiment,
+                   target=target, rv_method=rv_method)
 
 
 def command_line(spec_path: Path | str) -> str:

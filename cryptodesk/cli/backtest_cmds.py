@@ -43,8 +43,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     src.add_argument("--source", help="pick the source when several are stored")
     src.add_argument("--csv", type=Path, help="read candles from this CSV instead of the store")
     run = p.add_argument_group("protocol")
-    run.add_argument("--models", default=",".join(DEFAULT_MODELS),
-                     help=f"comma-separated model names (default: {','.join(DEFAULT_MODELS)})")
+    run.add_argument("--target", choices=("price", "volatility"), default="price",
+                     help="what to forecast and score: closes (default) or the realised "
+                          "variance of each bar (QLIKE, MZ R², DM against naive volatility)")
+    run.add_argument("--rv-measure", default="auto",
+                     choices=("auto", "squared", "parkinson", "garman_klass", "intraday"),
+                     help="volatility target: how a bar's realised variance is measured "
+                          "(auto: intraday bars summed into days, else Parkinson's range)")
+    run.add_argument("--models", default=None,
+                     help=f"comma-separated model names (default: {','.join(DEFAULT_MODELS)}; "
+                          "volatility: naive,ewma,garch,har,lightgbm)")
     run.add_argument("--preset", help="named protocol, e.g. wf1 (flags below override it)")
     run.add_argument("--test-size", type=int, help="test window: the last N bars")
     run.add_argument("--test-start", help="test window: bars from this date on (instead of a size)")
@@ -117,14 +125,22 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
 def spec_from_args(args: argparse.Namespace, candles: Any) -> Any:
     """The run spec the flags describe (full model configs, the seed, the protocol)."""
-    from cryptodesk.app.defaults import default_seed
+    from cryptodesk.app.defaults import DEFAULT_MODELS, DEFAULT_VOLATILITY_MODELS, default_seed
     from cryptodesk.app.runspec import build_run_spec
 
-    names = [n.strip().lower() for n in args.models.split(",") if n.strip()]
+    chosen = args.models if args.models is not None else ",".join(
+        DEFAULT_VOLATILITY_MODELS if args.target == "volatility" else DEFAULT_MODELS)
+    names = [n.strip().lower() for n in chosen.split(",") if n.strip()]
     if not names:
         raise ModelError("--models is empty")
     settings = _parse_settings(args.set, names)
-    protocol = build_protocol(args, str(candles.attrs.get("timeframe", "1d")))
+    timeframe = str(candles.attrs.get("timeframe", "1d"))
+    if args.target == "volatility" and args.rv_measure in ("auto", "intraday"):
+        from cryptodesk.features.volatility import resolve_method
+
+        if resolve_method(timeframe, args.rv_measure) == "intraday":
+            timeframe = "1d"  # intraday bars are summed into daily realised variance
+    protocol = build_protocol(args, timeframe)
     strategy = strategy_from_args(args) if args.strategy else None
     regimes = {"vol": "volatility", "markov": "markov", "none": None}[args.regimes]
     seed = default_seed() if args.seed is None else args.seed
@@ -133,6 +149,7 @@ def spec_from_args(args: argparse.Namespace, candles: Any) -> Any:
         preset=args.preset, strategy=strategy, regimes=regimes,
         csv=str(args.csv.resolve()) if args.csv is not None else None,
         monitor_window=args.monitor_window, monitor_k=args.monitor_k,
+        target=args.target, rv_method=args.rv_measure,
     )
 
 

@@ -19,7 +19,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", required=True, help="model kind, e.g. lightgbm, arima, lstm")
     p.add_argument("--config", help="model settings as JSON, e.g. '{\"n_estimators\": 200}'")
     p.add_argument("--name", help="label for the saved model (unique)")
-    p.add_argument("--horizon", type=int, default=1, help="longest horizon to forecast (default 1)")
+    p.add_argument("--horizon", type=int, default=None,
+                   help="longest horizon to forecast, in bars (default: 7 for daily bars, 24 "
+                        "for hourly: a day of intraday bars, 4 for weekly)")
     p.add_argument("--start", help="first bar to train on (ISO date; default: all)")
     p.add_argument("--end", help="last bar to train on (ISO date; default: all)")
     p.add_argument("--seed", type=int, help="random seed for stochastic models")
@@ -32,7 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--symbol", help="stored series to forecast (default: the model's own)")
     p.add_argument("--timeframe", help="pick the timeframe when several are stored")
     p.add_argument("--source", help="pick the source when several are stored")
-    p.add_argument("--horizon", type=int, required=True, help="bars ahead")
+    p.add_argument("--horizon", type=int, default=None,
+                   help="bars ahead (default: the horizon the model was trained for)")
     p.add_argument("--out", type=Path, help="write the forecast path as CSV")
     p.set_defaults(func=cmd_forecast)
 
@@ -59,6 +62,37 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = msub.add_parser("import", help="import a model zip exported by CryptoDesk")
     p.add_argument("path", type=Path)
     p.set_defaults(func=cmd_import)
+    p = msub.add_parser(
+        "retrain", help="refit a saved model on the newest stored candles, as a challenger",
+        description="Scores the challenger (same settings, refitted) and the current model on "
+                    "the bars added since the last fit; keeps the challenger unless it is "
+                    "significantly worse (Diebold–Mariano p < 0.05); records the lineage.")
+    p.add_argument("model", help="id, id prefix or label")
+    p.add_argument("--refit-every", type=int, metavar="N",
+                   help="the challenger's refit cadence over the new bars (default: WF1's)")
+    p.set_defaults(func=cmd_retrain)
+
+
+def cmd_retrain(args: argparse.Namespace) -> int:
+    """Retrain one saved model as a challenger and print the decision with its scores."""
+    from cryptodesk.app.retrain import retrain_bundle
+    from cryptodesk.cli.progress import console_context
+
+    ctx, drawer = console_context()
+    try:
+        result = retrain_bundle(args.model, ctx, library=_library(), refit_every=args.refit_every)
+    finally:
+        if drawer:
+            drawer.close()
+    first, last = result.new_range
+    print(f"{result.label}: {result.new_bars:,} new bars ({first[:16]} .. {last[:16]})")
+    for who in ("current", "challenger", "naive"):
+        print(f"  {who:<11} " + _metric_line(result.scores[who]))
+    print(f"Decision: {result.reason}.")
+    if result.decision == "challenger":
+        print(f"Saved {result.kept} as {result.label!r}; the previous version {result.previous} "
+              f"stays loadable as {result.label!r} (v{len(result.lineage['versions'])}).")
+    return 0
 
 
 def _data_args(p: argparse.ArgumentParser) -> None:
@@ -96,19 +130,23 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise ModelError(f"--config is not valid JSON: {exc}") from None
     if not isinstance(config, dict):
         raise ModelError("--config must be a JSON object of setting -> value")
-    if args.horizon < 1:
+    if args.horizon is not None and args.horizon < 1:
         raise ModelError("--horizon must be at least 1")
     candles = _load_series(args.symbol, args.timeframe, args.source, args.start, args.end)
+    from cryptodesk.app.defaults import default_horizon
+
+    horizon = args.horizon or default_horizon(str(candles.attrs.get("timeframe", "1d")))
     ctx, drawer = console_context()
     try:
-        result = train_and_save(candles, args.model, config, horizon=args.horizon,
+        result = train_and_save(candles, args.model, config, horizon=horizon,
                                 label=args.name, evaluate=not args.no_eval, seed=args.seed, ctx=ctx)
     finally:
         if drawer:
             drawer.close()
     info = result.bundle
     print(f"Saved model {info.id} ({info.label!r}): {info.kind} on {info.symbol} {info.timeframe}, "
-          f"{candles.index[0]:%Y-%m-%d} .. {candles.index[-1]:%Y-%m-%d}, {len(candles):,} bars")
+          f"{candles.index[0]:%Y-%m-%d} .. {candles.index[-1]:%Y-%m-%d}, {len(candles):,} bars, "
+          f"forecasts up to {horizon} bar{'s' if horizon != 1 else ''} ahead")
     if result.metrics:
         print("Walk-forward evaluation before the final fit (same points, model vs naive):")
         rows = [(info.kind, result.metrics)]
@@ -129,15 +167,16 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     from cryptodesk.app.forecast import forecast_from_bundle
     from cryptodesk.io.exports import forecast_frame, write_forecasts_csv
 
-    if args.horizon < 1:
+    if args.horizon is not None and args.horizon < 1:
         raise ModelError("--horizon must be at least 1")
     library = _library()
     info = library.resolve(args.model)
+    horizon = args.horizon or int((info.manifest.get("target") or {}).get("horizon") or 1)
     symbol = args.symbol or info.symbol
     timeframe = args.timeframe or (None if args.symbol else info.timeframe)
     source = args.source or (None if args.symbol else info.source)
     candles = _load_series(symbol, timeframe, source)
-    table, manifest, notes = forecast_from_bundle(library, info.id, candles, args.horizon)
+    table, manifest, notes = forecast_from_bundle(library, info.id, candles, horizon)
     for note in notes:
         print(note, file=sys.stderr)
     if args.out:

@@ -32,9 +32,14 @@ def print_outcome(outcome: Any) -> None:
     report = outcome.report
     print(describe_run(report))
     print(format_leaderboard(report))
-    print("DM p: Diebold–Mariano test vs naive (squared error, HLN correction); "
-          "TheilU < 1 beats the last close.")
-    print(f"monitoring (last {outcome.spec.monitor_window} forecasts):")
+    if report.target == "volatility":
+        print("QLIKE and MSE on the realised variance of each bar; MZ R2: Mincer–Zarnowitz; "
+              "DM p: Diebold–Mariano test on QLIKE vs naive volatility (HLN correction).")
+    else:
+        print("DM p: Diebold–Mariano test vs naive (squared error, HLN correction); "
+              "TheilU < 1 beats the last close.")
+    if outcome.monitoring:
+        print(f"monitoring (last {outcome.spec.monitor_window} forecasts):")
     for name, status in outcome.monitoring.items():
         reasons = f" ({'; '.join(status.reasons)})" if status.reasons else ""
         print(f"  {name}: {status.status}{reasons}")

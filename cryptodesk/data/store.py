@@ -32,11 +32,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
-import re
-import stat
-import threading
-import time
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -58,36 +53,35 @@ from cryptodesk.data.schema import (
     normalize_symbol,
     set_meta,
 )
+from cryptodesk.data.store_files import (
+    ENCODING,
+    LOCK,
+    MAIN,
+    META_KEY,
+    SCHEMA,
+    SEGMENT_PREFIX,
+    TEMP_NAME,
+    dedupe_last,
+    fcntl,
+    file_id,
+    file_meta,
+    merged_meta,
+    meta_from_dict,
+    read_parquet,
+    remove_temps,
+    segment_no,
+    sweep_if_free,
+    tables_to_frame,
+    temp_files,
+    thread_lock,
+    time_max,
+)
 from cryptodesk.data.timeframes import normalize_timeframe
 from cryptodesk.errors import StoreError
 
-try:  # POSIX advisory locks across processes; threads are covered by _THREAD_LOCKS.
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
-
 log = logging.getLogger(__name__)
 
-MAIN = "main.parquet"
-SEGMENT_PREFIX = "seg-"
 MAX_SEGMENTS = 64
-LOCK = ".lock"
-# The temp names atomic_path() gives our two kinds of files: "." + name + "." + mkstemp's
-# random part + ".tmp". Nothing else in a series folder is ever removed by the sweep.
-TEMP_NAME = re.compile(r"\.(?:main|seg-\d+)\.parquet\.[A-Za-z0-9_]+\.tmp")
-# Without flock (Windows) a live writer cannot be told from a dead one: only temp files this old.
-STALE_TEMP_AGE_S = 3600.0
-META_KEY = b"cryptodesk"
-# Delta-encoded times and byte-split floats compress well and fast (measured in bench/io.py:
-# zstd level 1 writes a million bars in ~0.07 s at ~30 % of the CSV's size).
-_ENCODING = {INDEX_NAME: "DELTA_BINARY_PACKED", **{c: "BYTE_STREAM_SPLIT" for c in COLUMNS}}
-_THREAD_LOCKS: dict[Path, threading.Lock] = {}
-_THREAD_LOCKS_GUARD = threading.Lock()
-
-_SCHEMA = pa.schema(
-    [pa.field(INDEX_NAME, pa.timestamp("ns", tz="UTC"), nullable=False)]
-    + [pa.field(c, pa.float64()) for c in COLUMNS]
-)
 
 
 @dataclass(frozen=True)
@@ -218,7 +212,7 @@ class CandleStore:
         if end is not None:
             filters.append((INDEX_NAME, "<=", _utc(end)))
         tables, meta = self._read_tables(folder, filters or None)
-        frame = _tables_to_frame(tables)
+        frame = tables_to_frame(tables)
         return set_meta(frame, meta)
 
     def last_timestamp(self, key: SeriesKey) -> pd.Timestamp | None:
@@ -264,7 +258,7 @@ class CandleStore:
         take the new values (newest wins). Atomic: on any error the store is unchanged.
         """
         meta = meta_of(candles)
-        new = _dedupe_last(candles)
+        new = dedupe_last(candles)
         folder = self.series_dir(meta.key)
         with self._locked(folder):
             if new.empty:
@@ -277,20 +271,20 @@ class CandleStore:
             tables, stored_meta = (
                 self._read_tables(folder, None) if self.exists(meta.key) else ([], None)
             )
-            meta = _merged_meta(meta, stored_meta)
-            stored = _tables_to_frame(tables) if tables else empty_candles(meta)
+            meta = merged_meta(meta, stored_meta)
+            stored = tables_to_frame(tables) if tables else empty_candles(meta)
             rows_before = len(stored)
             segments = self._segments(folder)
             absorbed = self._absorbed(folder)
-            live_segments = [s for s in segments if _segment_no(s) > absorbed]
+            live_segments = [s for s in segments if segment_no(s) > absorbed]
             appends = rows_before == 0 or new.index[0] > stored.index[-1]
             if appends and rows_before and len(live_segments) < MAX_SEGMENTS:
-                seq = max([absorbed, *(_segment_no(s) for s in segments)]) + 1
+                seq = max([absorbed, *(segment_no(s) for s in segments)]) + 1
                 self._write_file(folder / f"{SEGMENT_PREFIX}{seq:06d}.parquet", new, meta, None)
                 return WriteResult(rows_before, rows_before + len(new), len(new), 0)
-            merged = new if rows_before == 0 else _dedupe_last(pd.concat([stored, new]))
+            merged = new if rows_before == 0 else dedupe_last(pd.concat([stored, new]))
             replaced = int(stored.index.isin(new.index).sum()) if rows_before else 0
-            top = max([absorbed, *(_segment_no(s) for s in segments)])
+            top = max([absorbed, *(segment_no(s) for s in segments)])
             self._write_file(folder / MAIN, merged, meta, top)
             for seg in segments:  # absorbed now; a crash before this is harmless
                 with contextlib.suppress(OSError):
@@ -303,7 +297,7 @@ class CandleStore:
         if not folder.exists():
             return False
         with self._locked(folder):
-            _remove_temps(folder, _temp_files(folder))  # or the folder could not go
+            remove_temps(folder, temp_files(folder))  # or the folder could not go
             removed = False
             for file in list(folder.glob("*.parquet")):
                 file.unlink()
@@ -345,7 +339,7 @@ class CandleStore:
             return None  # let the full path read (and report) the file
         absorbed = main_summary[3] if main_summary else 0
         segments = self._segments(folder)
-        live = [s for s in segments if _segment_no(s) > absorbed]
+        live = [s for s in segments if segment_no(s) > absorbed]
         files = ([main] if main_summary else []) + live
         if not files or len(live) >= MAX_SEGMENTS:
             return None
@@ -363,8 +357,8 @@ class CandleStore:
             stored_meta = stored_meta or file_meta
         if last is None or new.index[0].value <= last:
             return None
-        meta = _merged_meta(meta, stored_meta)
-        seq = max([absorbed, *(_segment_no(s) for s in segments)]) + 1
+        meta = merged_meta(meta, stored_meta)
+        seq = max([absorbed, *(segment_no(s) for s in segments)]) + 1
         self._write_file(folder / f"{SEGMENT_PREFIX}{seq:06d}.parquet", new, meta, None)
         return WriteResult(rows, rows + len(new), len(new), 0)
 
@@ -372,7 +366,7 @@ class CandleStore:
         """Rows, newest time (ns), metadata and absorbed-segment number of one file from its
         footer, cached by the file's identity (inode, mtime, size): files are only ever
         replaced, never edited."""
-        ident = _file_id(file)
+        ident = file_id(file)
         if ident is None:
             return None
         cached = self._footers.get(file)
@@ -382,25 +376,25 @@ class CandleStore:
             footer = pq.read_metadata(file)
         except (OSError, pa.ArrowException):
             return None
-        file_last = _time_max(footer)
+        file_last = time_max(footer)
         raw = (footer.metadata or {}).get(META_KEY)
         if raw is None or (file_last is None and footer.num_rows):
             return None
         info = json.loads(raw)
-        summary = (footer.num_rows, file_last, _meta_from_dict(info), int(info.get("absorbed", 0)))
+        summary = (footer.num_rows, file_last, meta_from_dict(info), int(info.get("absorbed", 0)))
         if len(self._footers) > 4096:
             self._footers.clear()
         self._footers[file] = (ident, summary)
         return summary
 
     def _segments(self, folder: Path) -> list[Path]:
-        return sorted(folder.glob(f"{SEGMENT_PREFIX}*.parquet"), key=_segment_no)
+        return sorted(folder.glob(f"{SEGMENT_PREFIX}*.parquet"), key=segment_no)
 
     def _absorbed(self, folder: Path) -> int:
         main = folder / MAIN
         if not main.exists():
             return 0
-        return int(_file_meta(main).get("absorbed", 0))
+        return int(file_meta(main).get("absorbed", 0))
 
     def _read_tables(
         self, folder: Path, filters: list | None, columns: list[str] | None = None
@@ -422,28 +416,28 @@ class CandleStore:
         self, folder: Path, filters: list | None, columns: list[str] | None
     ) -> tuple[list[pa.Table], CandleMeta]:
         main = folder / MAIN
-        main_id = _file_id(main)
+        main_id = file_id(main)
         tables: list[pa.Table] = []
         meta: CandleMeta | None = None
         absorbed = 0
         if main_id is not None:
             try:
-                table, info = _read_parquet(main, filters, columns)
+                table, info = read_parquet(main, filters, columns)
             except FileNotFoundError:
                 raise _Retry from None
             tables.append(table)
-            meta = _meta_from_dict(info)
+            meta = meta_from_dict(info)
             absorbed = int(info.get("absorbed", 0))
         for seg in self._segments(folder):
-            if _segment_no(seg) <= absorbed:
+            if segment_no(seg) <= absorbed:
                 continue
             try:
-                table, info = _read_parquet(seg, filters, columns)
+                table, info = read_parquet(seg, filters, columns)
             except FileNotFoundError:
                 raise _Retry from None
             tables.append(table)
-            meta = meta or _meta_from_dict(info)
-        if _file_id(main) != main_id:
+            meta = meta or meta_from_dict(info)
+        if file_id(main) != main_id:
             raise _Retry
         if meta is None:
             raise StoreError(f"no stored series in {folder}")
@@ -458,20 +452,20 @@ class CandleStore:
         }
         if absorbed is not None:
             info["absorbed"] = absorbed
-        arrays = [pa.array(frame.index.as_unit("ns"), type=_SCHEMA.field(INDEX_NAME).type)]
+        arrays = [pa.array(frame.index.as_unit("ns"), type=SCHEMA.field(INDEX_NAME).type)]
         arrays += [pa.array(frame[c].to_numpy(np.float64), type=pa.float64()) for c in COLUMNS]
-        schema = _SCHEMA.with_metadata({META_KEY: json.dumps(info).encode()})
+        schema = SCHEMA.with_metadata({META_KEY: json.dumps(info).encode()})
         table = pa.Table.from_arrays(arrays, schema=schema)
         with atomic_path(target) as tmp:
             pq.write_table(
                 table, tmp, compression="zstd", compression_level=1,
-                use_dictionary=False, row_group_size=1 << 20, column_encoding=_ENCODING,
+                use_dictionary=False, row_group_size=1 << 20, column_encoding=ENCODING,
             )
 
     @contextlib.contextmanager
     def _locked(self, folder: Path) -> Iterator[None]:
         folder.mkdir(parents=True, exist_ok=True)
-        lock = _thread_lock(folder)
+        lock = thread_lock(folder)
         with lock:
             if fcntl is None:
                 yield
@@ -481,7 +475,7 @@ class CandleStore:
                 try:
                     if folder not in self._swept:  # ours now: any temp file here is a dead one
                         self._swept.add(folder)
-                        _remove_temps(folder, _temp_files(folder))
+                        remove_temps(folder, temp_files(folder))
                     yield
                 finally:
                     fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
@@ -506,172 +500,12 @@ class CandleStore:
                 by_folder.setdefault(path.parent, []).append(path)
         for folder in by_folder:
             with contextlib.suppress(OSError):
-                removed += self._sweep_if_free(folder)
+                removed += sweep_if_free(folder)
         return removed
-
-    def _sweep_if_free(self, folder: Path) -> list[Path]:
-        lock_file = folder / LOCK
-        if not lock_file.is_file():
-            return []  # not a series folder this store's writers have used
-        lock = _thread_lock(folder)
-        if not lock.acquire(blocking=False):
-            return []  # a writer in this process is at work there
-        try:
-            if fcntl is None:
-                cutoff = time.time() - STALE_TEMP_AGE_S
-                old = [p for p in _temp_files(folder) if _mtime(p) < cutoff]
-                return _remove_temps(folder, old)
-            with open(lock_file, "rb") as handle:
-                try:
-                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    return []  # a live writer in another process holds it
-                try:
-                    return _remove_temps(folder, _temp_files(folder))
-                finally:
-                    fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-        finally:
-            lock.release()
 
 
 class _Retry(Exception):  # internal control flow of _read_tables
     """The series changed while it was being read."""
-
-
-def _thread_lock(folder: Path) -> threading.Lock:
-    with _THREAD_LOCKS_GUARD:
-        return _THREAD_LOCKS.setdefault(folder.resolve(), threading.Lock())
-
-
-def _temp_files(folder: Path) -> list[Path]:
-    """Regular files in ``folder`` named like our temp files (links and folders never count)."""
-    found = []
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:
-        return []
-    for entry in entries:
-        if TEMP_NAME.fullmatch(entry.name):
-            with contextlib.suppress(OSError):
-                if stat.S_ISREG(entry.stat(follow_symlinks=False).st_mode):
-                    found.append(Path(entry.path))
-    return found
-
-
-def _remove_temps(folder: Path, paths: list[Path]) -> list[Path]:
-    """Unlink ``paths`` (caller holds the folder's lock); log what was freed."""
-    removed, freed = [], 0
-    for path in paths:
-        try:
-            size = path.lstat().st_size
-            path.unlink()
-        except OSError:
-            continue
-        removed.append(path)
-        freed += size
-    if removed:
-        log.info("removed %d temp file(s) (%.1f MB) left by an interrupted write in %s",
-                 len(removed), freed / 1e6, folder)
-    return removed
-
-
-def _mtime(path: Path) -> float:
-    try:
-        return path.lstat().st_mtime
-    except OSError:
-        return float("inf")
-
-
-def _file_id(path: Path) -> tuple[int, int, int] | None:
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        return None
-    return (st.st_ino, st.st_mtime_ns, st.st_size)
-
-
-def _read_parquet(
-    path: Path, filters: list | None, columns: list[str] | None
-) -> tuple[pa.Table, dict]:
-    """Read one Parquet file from a single snapshot of its bytes; return table and metadata."""
-    try:
-        data = path.read_bytes()
-        table = pq.read_table(pa.BufferReader(data), columns=columns, filters=filters)
-        raw = (pq.read_schema(pa.BufferReader(data)).metadata or {}).get(META_KEY)
-    except FileNotFoundError:
-        raise
-    except (OSError, pa.ArrowException) as exc:
-        raise StoreError(f"cannot read {path}: {exc}") from exc
-    if raw is None:
-        raise StoreError(f"{path} is not a CryptoDesk candle file (no metadata)")
-    return table, json.loads(raw)
-
-
-def _time_max(footer: pq.FileMetaData) -> int | None:
-    """Largest time value (ns since the epoch) from the row-group statistics, if recorded."""
-    best = None
-    for g in range(footer.num_row_groups):
-        group = footer.row_group(g)
-        for c in range(group.num_columns):
-            column = group.column(c)
-            if column.path_in_schema != INDEX_NAME:
-                continue
-            stats = column.statistics
-            if stats is None or not stats.has_min_max:
-                return None
-            value = stats.max
-            value = pd.Timestamp(value).value if not isinstance(value, int) else value
-            best = value if best is None else max(best, value)
-    return best
-
-
-def _segment_no(path: Path) -> int:
-    try:
-        return int(path.stem[len(SEGMENT_PREFIX):])
-    except ValueError:
-        return 0
-
-
-def _file_meta(path: Path) -> dict:
-    schema = pq.read_schema(path)
-    raw = (schema.metadata or {}).get(META_KEY)
-    if raw is None:
-        raise StoreError(f"{path} is not a CryptoDesk candle file (no metadata)")
-    return json.loads(raw)
-
-
-def _meta_from_dict(info: dict) -> CandleMeta:
-    return CandleMeta(info["source"], info["symbol"], info["timeframe"], bool(info.get("synthetic")))
-
-
-def _merged_meta(new: CandleMeta, stored: CandleMeta | None) -> CandleMeta:
-    if stored is None:
-        return new
-    # A series stays synthetic if any of it is: real and invented candles must never mix unseen.
-    return CandleMeta(new.source, new.symbol, new.timeframe, new.synthetic or stored.synthetic)
-
-
-def _tables_to_frame(tables: list[pa.Table]) -> pd.DataFrame:
-    table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
-    times = table.column(INDEX_NAME).to_numpy()
-    index = pd.DatetimeIndex(times, name=INDEX_NAME).tz_localize("UTC").as_unit("ns")
-    frame = pd.DataFrame(
-        {c: table.column(c).to_numpy() for c in COLUMNS}, index=index, copy=False
-    )
-    if len(tables) > 1:
-        frame = _dedupe_last(frame)
-    return frame
-
-
-def _dedupe_last(frame: pd.DataFrame) -> pd.DataFrame:
-    """Sort by time, keeping the last row of each duplicated timestamp (stable)."""
-    attrs = dict(frame.attrs)
-    if not frame.index.is_monotonic_increasing:
-        frame = frame.sort_index(kind="stable")
-    if frame.index.has_duplicates:
-        frame = frame[~frame.index.duplicated(keep="last")]
-    frame.attrs.update(attrs)
-    return frame
 
 
 def _utc(value: pd.Timestamp | str) -> pd.Timestamp:

@@ -7,12 +7,18 @@ is the documented JSON schema (``docs/evaluation.md``) and whose
 
 Every model is scored on the same points as the naive forecast (the last close): Theil's U is
 its RMSE over naive's, and the Diebold–Mariano test compares its squared errors with naive's.
-MASE is scaled by the in-sample one-step naive MAE of the data before the test window.
+MASE is scaled by the in-sample one-step naive MAE of the training bars just before the test
+window (as many as the rolling window, or as the test window when the window expands), so a
+series that starts at a far lower price level does not inflate it.
+
+The order of the leaderboard respects significance (:mod:`cryptodesk.evaluation.ranking`):
+models the Diebold–Mariano test cannot separate from naive share naive's rank. With the
+``volatility`` target the scores are QLIKE, MSE on variance, Mincer–Zarnowitz R² and the DM
+test on QLIKE (:mod:`cryptodesk.evaluation.vol_metrics`).
 """
 
 from __future__ import annotations
 
-import math
 import platform
 import time
 from collections.abc import Sequence
@@ -25,6 +31,8 @@ import pandas as pd
 from cryptodesk import __version__
 from cryptodesk.data.fingerprint import data_fingerprint
 from cryptodesk.evaluation import metrics as m
+from cryptodesk.evaluation.calibration import brier_score, calibration_summary
+from cryptodesk.evaluation.ranking import loss_key, ranked
 from cryptodesk.evaluation.significance import dm_test_differential
 from cryptodesk.evaluation.walkforward import WalkForwardResult, WalkForwardSpec, walk_forward
 from cryptodesk.jobs import TaskContext, null_context
@@ -35,7 +43,7 @@ BASELINE = "naive"
 REPORT_SCHEMA = "cryptodesk.backtest/1"
 METRIC_NAMES = (
     "n", "mae", "rmse", "mape", "smape", "mase", "directional_accuracy", "theils_u",
-    "coverage", "pinball", "dm_statistic", "dm_p_value",
+    "coverage", "pinball", "brier", "dm_statistic", "dm_p_value",
 )
 
 
@@ -58,14 +66,18 @@ class BacktestReport:
     seed: int | None
     preset: str | None = None
     seconds: float = 0.0
+    target: str = "price"
+    mase_scale_bars: int | None = None
+
+    def ranked(self) -> list[tuple[int, str, str]]:
+        """``(rank, model, tier)`` in leaderboard order: better than naive, then naive with
+        every model the DM test cannot separate from it (one shared rank), then worse; by
+        RMSE (QLIKE for volatility) inside each tier."""
+        return ranked(self.metrics, BASELINE, self.target)
 
     def ranking(self) -> list[str]:
-        """Model names sorted by RMSE (NaN last), ties by name."""
-        def key(name: str) -> tuple[float, str]:
-            v = self.metrics[name].get("rmse")
-            return (v if v is not None and math.isfinite(v) else math.inf, name)
-
-        return sorted(self.metrics, key=key)
+        """Model names in leaderboard order (see :meth:`ranked`)."""
+        return [name for _, name, _ in self.ranked()]
 
     def forecasts_table(self) -> pd.DataFrame:
         """All forecasts in the export layout, by model rank (see :func:`forecasts_table`)."""
@@ -75,13 +87,16 @@ class BacktestReport:
     def to_json(self) -> dict[str, Any]:
         """The report as a JSON-able dict (schema ``cryptodesk.backtest/1``)."""
         models = []
-        for rank, name in enumerate(self.ranking(), start=1):
+        for rank, name, tier in self.ranked():
             res = self.results[name]
             models.append({
                 "rank": rank,
+                "tier": tier,
                 "model": name,
                 "config": res.config,
                 "metrics": to_jsonable(self.metrics[name]),
+                **({"calibration": to_jsonable(calibration_summary(res.forecasts))}
+                   if self.target == "price" else {}),
                 "timings": {
                     "total_seconds": res.total_seconds, "cpu_seconds": res.cpu_seconds,
                     "fit_seconds": res.fit_seconds,
@@ -97,6 +112,8 @@ class BacktestReport:
                     "python": platform.python_version()},
             "run": {
                 "preset": self.preset, "seed": self.seed, "baseline": BASELINE,
+                "target": self.target, "ranked_by": loss_key(self.target),
+                "mase_scale_bars": self.mase_scale_bars,
                 "walk_forward": self.spec.to_dict(),
                 "test_start": self.results[BASELINE].test_start.isoformat(),
                 "train_rows_first_fit": self.results[BASELINE].train_rows_first,
@@ -133,6 +150,7 @@ def run_backtest(
     seed: int | None = None,
     preset: str | None = None,
     registry: ModelRegistry | None = None,
+    target: str = "price",
 ) -> BacktestReport:
     """Walk every model (naive first, always) through ``spec`` and score them against naive.
 
@@ -147,7 +165,7 @@ def run_backtest(
     for i, run in enumerate(runs):
         model = registry.create(run.name, _seeded(registry, run, seed))
         sub = ctx.child(i / len(runs), (i + 1) / len(runs))
-        results[run.name] = walk_forward(model, candles, spec, sub)
+        results[run.name] = walk_forward(model, candles, spec, sub, target=target)
     return assemble_report(candles, results, spec, seed=seed, preset=preset,
                            seconds=time.perf_counter() - started)
 
@@ -162,23 +180,43 @@ def assemble_report(
     seconds: float = 0.0,
 ) -> BacktestReport:
     """Score walk-forward results (naive's among them) into a report: every model on the
-    points it shares with naive, MASE scaled on the data before the test window."""
+    points it shares with naive; the target is the one the results were made for."""
     naive = results[BASELINE]
-    scale = naive_scale_before(candles, naive.test_start)
-    scores = {
-        name: score_forecasts(res.forecasts, naive.forecasts, scale, spec.horizon)
-        for name, res in results.items()
-    }
+    target = naive.target
+    bars = scale_bars(spec, naive)
+    if target == "volatility":
+        from cryptodesk.evaluation.vol_metrics import score_volatility
+
+        scores = {name: score_volatility(res.forecasts, naive.forecasts, spec.horizon)
+                  for name, res in results.items()}
+    else:
+        scale = naive_scale_before(candles, naive.test_start, bars)
+        scores = {
+            name: score_forecasts(res.forecasts, naive.forecasts, scale, spec.horizon)
+            for name, res in results.items()
+        }
     return BacktestReport(
         spec=spec, data=data_fingerprint(candles), results=results, metrics=scores,
-        seed=seed, preset=preset, seconds=seconds,
+        seed=seed, preset=preset, seconds=seconds, target=target,
+        mase_scale_bars=bars if target == "price" else None,
     )
 
 
-def naive_scale_before(candles: pd.DataFrame, test_start: pd.Timestamp) -> float:
-    """MASE's scale: the in-sample one-step naive MAE of the closes before the test window."""
+def scale_bars(spec: WalkForwardSpec, naive: WalkForwardResult) -> int:
+    """Bars before the test window that scale MASE: the rolling window's length, or as many
+    as the test window has (at least 30) when the window expands."""
+    if spec.window == "rolling" and spec.train_size:
+        return int(spec.train_size)
+    return max(30, int(naive.forecasts["origin"].nunique()))
+
+
+def naive_scale_before(candles: pd.DataFrame, test_start: pd.Timestamp,
+                       bars: int | None = None) -> float:
+    """MASE's scale: the in-sample one-step naive MAE of the last ``bars`` closes before the
+    test window (all of them when None)."""
     first_test = int(candles.index.searchsorted(test_start))
-    return m.naive_scale(candles["close"].to_numpy(np.float64)[:first_test])
+    lo = 0 if bars is None else max(0, first_test - bars)
+    return m.naive_scale(candles["close"].to_numpy(np.float64)[lo:first_test])
 
 
 def score_forecasts(
@@ -217,6 +255,7 @@ def _scores(j: pd.DataFrame, scale: float, horizon: int) -> dict[str, Any]:
         "theils_u": m.theils_u(a, f, j["naive"].to_numpy()),
         "coverage": m.coverage(a, lo, hi),
         "pinball": m.interval_pinball(a, lo, hi),
+        "brier": brier_score(j),
         "dm_statistic": dm.statistic,
         "dm_p_value": dm.p_value,
     }

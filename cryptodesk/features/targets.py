@@ -23,3 +23,15 @@ def future_log_returns(close: np.ndarray, horizon: int) -> np.ndarray:
         if h < n:
             out[: n - h, h - 1] = logc[h:] - logc[: n - h]
     return out
+
+
+def future_values(values: np.ndarray, horizon: int) -> np.ndarray:
+    """``(n, horizon)``: column h-1 holds ``values[t + h]`` (NaN past the end): the targets of
+    price-level nets and of volatility models, only ever computed inside a training window."""
+    v = np.asarray(values, dtype=np.float64)
+    n = v.shape[0]
+    out = np.full((n, horizon), np.nan)
+    for h in range(1, horizon + 1):
+        if h < n:
+            out[: n - h, h - 1] = v[h:]
+    return out

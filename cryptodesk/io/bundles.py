@@ -65,7 +65,13 @@ from cryptodesk.io.manifest import (
     validate_manifest,
 )
 from cryptodesk.io.provenance import build_manifest, library_versions
-from cryptodesk.safejson import JsonInputError, dumps, loads_bounded, read_json_bounded
+from cryptodesk.safejson import (
+    JsonInputError,
+    dumps,
+    loads_bounded,
+    read_json_bounded,
+    to_jsonable,
+)
 
 __all__ = [
     "BUNDLE_FORMAT", "MANIFEST", "MIGRATIONS", "PAYLOAD_DIR", "BundleError", "BundleInfo",
@@ -165,8 +171,11 @@ class ModelLibrary:
         metrics: dict[str, Any] | None = None,
         evaluation: dict[str, Any] | None = None,
         seed: int | None = None,
+        lineage: dict[str, Any] | None = None,
     ) -> BundleInfo:
-        """Save a fitted model as a new bundle; returns its library entry."""
+        """Save a fitted model as a new bundle; returns its library entry. ``lineage``: the
+        optional ``lineage`` section (earlier versions, their data ranges and scores) that
+        ``models retrain`` records."""
         if not model.is_fitted:
             raise BundleError(f"{model.name}: cannot save a model that was never fitted")
         meta = train.attrs
@@ -186,6 +195,8 @@ class ModelLibrary:
                 label, n = f"{base} #{n}", n + 1
         manifest = build_manifest(model, train, bundle_id=bundle_id, label=label,
                                   metrics=metrics, seed=seed, evaluation=evaluation)
+        if lineage:
+            manifest["lineage"] = to_jsonable(lineage)
         self.root.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=self.root))
         try:
@@ -207,6 +218,13 @@ class ModelLibrary:
             raise BundleError("a label must not be empty")
         self._check_label_free(label, except_id=info.id)
         text = self._manifest_text(dict(info.manifest, label=label), info.id)
+        write_text_atomic(info.path / MANIFEST, text)
+        return self._info(info.path)
+
+    def set_lineage(self, ref: str, lineage: dict[str, Any]) -> BundleInfo:
+        """Replace a bundle's optional ``lineage`` section (e.g. a retrain that kept it)."""
+        info = self.resolve(ref)
+        text = self._manifest_text(dict(info.manifest, lineage=to_jsonable(lineage)), info.id)
         write_text_atomic(info.path / MANIFEST, text)
         return self._info(info.path)
 

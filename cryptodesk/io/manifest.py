@@ -238,7 +238,11 @@ def _check_model(value: Any, where: str) -> None:
                           "(lower-case letters, digits, '_'; at most 40)")
     _dict(model.get("config"), f"{where}.config", optional=True)
     for key, flag in _dict(model.get("capabilities"), f"{where}.capabilities", optional=True).items():
-        _scalar(flag, f"{where}.capabilities.{key}")
+        if isinstance(flag, list) and len(flag) <= 16:  # e.g. targets: ["price", "volatility"]
+            for i, item in enumerate(flag):
+                _text(item, f"{where}.capabilities.{key}[{i}]", limit=64)
+        else:
+            _scalar(flag, f"{where}.capabilities.{key}")
 
 
 def _check_optional_object(value: Any, where: str) -> None:

@@ -112,6 +112,35 @@ class ArimaForecaster(Forecaster):
         sd = np.sqrt(fit.sigma2 * np.cumsum(cum_psi**2))
         return Forecast.from_log_returns(float(close[-1]), cum_mean, sd)
 
+    def calibration_paths(self, train: pd.DataFrame, origins: np.ndarray, horizon: int) -> np.ndarray:
+        """Batch point paths for the conformal calibration: the residual filter runs once over
+        the whole window (``predict`` re-filters the last ``filter_tail`` returns from zero
+        residuals; the MA memory fades within a few bars, so the two differ far below the
+        noise of the scores), then the ARMA recursion runs for all origins at once."""
+        fit = self.fit_result
+        assert fit is not None
+        phi, theta = np.array(fit.phi), np.array(fit.theta)
+        p, q = phi.shape[0], theta.shape[0]
+        y = _returns(train["close"].to_numpy(dtype=np.float64), drop_nan=False) - fit.mu
+        y = np.where(np.isfinite(y), y, 0.0)
+        e = np.zeros_like(y)
+        if y.shape[0] > p:
+            e[p:] = css_residuals(y, phi, theta)
+        idx = np.asarray(origins, dtype=np.int64) - 1  # return r[o-1] ends at close[o]
+        hist_y = [np.where(idx - i >= 0, y[np.maximum(idx - i, 0)], 0.0) for i in range(p)]
+        hist_e = [np.where(idx - j >= 0, e[np.maximum(idx - j, 0)], 0.0) for j in range(q)]
+        out = np.zeros((idx.shape[0], horizon))
+        for h in range(horizon):
+            value = np.zeros(idx.shape[0])
+            for i in range(p):
+                value += phi[i] * hist_y[i]
+            for j in range(q):
+                value += theta[j] * hist_e[j]
+            out[:, h] = value
+            hist_y = [value, *hist_y[:-1]] if p else hist_y
+            hist_e = [np.zeros_like(value), *hist_e[:-1]] if q else hist_e
+        return np.cumsum(out + fit.mu, axis=1)
+
     def min_history(self) -> int:
         """Needs the last close and, for AR terms, the p returns before it."""
         return 2 + self.config.max_p

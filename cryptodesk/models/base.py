@@ -55,6 +55,7 @@ from cryptodesk.errors import ModelError
 from cryptodesk.jobs import TaskContext, null_context
 from cryptodesk.models.capabilities import Capabilities
 from cryptodesk.models.config import ModelConfig
+from cryptodesk.models.conformal import Calibration, out_of_fold_scores
 from cryptodesk.safejson import JsonInputError, dumps, read_json_bounded
 
 MODEL_FILE = "model.json"
@@ -153,6 +154,10 @@ class Forecaster(abc.ABC):
     name: ClassVar[str] = ""
     config_cls: ClassVar[type[ModelConfig]] = ModelConfig
     capabilities: ClassVar[Capabilities] = _RegisteredCapabilities()  # type: ignore[assignment]
+    # Conformal calibration (cryptodesk.models.conformal): True = a copy fitted before the
+    # held-back tail scores it and the model itself is fitted on the whole window (two fits);
+    # False = split: the model itself is fitted before the tail (one fit; for costly models).
+    calibration_refit: ClassVar[bool] = True
 
     def __init__(self, config: ModelConfig | dict[str, Any] | None = None) -> None:
         if config is None:
@@ -167,6 +172,8 @@ class Forecaster(abc.ABC):
         self.fitted_horizon = 0
         self.train_end: pd.Timestamp | None = None
         self.train_rows = 0
+        self.calibration: Calibration | None = None
+        self.target = "price"  # what the last fit learnt to forecast: price or volatility
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.config!r})"
@@ -178,10 +185,15 @@ class Forecaster(abc.ABC):
         return self.fitted_horizon > 0
 
     def fit(
-        self, train: pd.DataFrame, ctx: TaskContext | None = None, horizon: int = 1
+        self, train: pd.DataFrame, ctx: TaskContext | None = None, horizon: int = 1,
+        target: str = "price",
     ) -> Forecaster:
-        """Fit on ``train`` only, for forecasts up to ``horizon`` steps; returns self."""
+        """Fit on ``train`` only, for forecasts up to ``horizon`` steps of ``target`` (``price``:
+        closes; ``volatility``: the ``rv`` column's realised variance); returns self."""
         horizon = self._check_horizon(horizon)
+        if target not in self.capabilities.targets:
+            raise ModelError(f"{self.name} does not forecast {target}; it forecasts "
+                             f"{' and '.join(self.capabilities.targets)}")
         _check_frame(train, "training data")
         need = self.min_train_bars()
         if len(train) < need:
@@ -189,7 +201,13 @@ class Forecaster(abc.ABC):
         ctx = ctx or null_context()
         ctx.check_cancelled()
         self.fitted_horizon = 0
-        self._fit(train, ctx, horizon)
+        self.calibration = None
+        self.target = target
+        if self.config.interval == "conformal" and target == "price":
+            cal_ctx = ctx.child(0.0, 0.5 if self.calibration_refit else 1.0)
+            self.calibration = out_of_fold_scores(self, train, horizon, cal_ctx)
+        if self.calibration is None or self.calibration_refit:
+            self._fit(train, ctx.child(0.5, 1.0) if self.calibration else ctx, horizon)
         self.fitted_horizon = horizon
         self.train_end = train.index[-1]
         self.train_rows = len(train)
@@ -197,6 +215,37 @@ class Forecaster(abc.ABC):
 
     def predict(self, history: pd.DataFrame, horizon: int) -> Forecast:
         """Forecast the ``horizon`` closes after the last row of ``history``."""
+        horizon = self._check_predict(history, horizon)
+        return self._finish(self._predict(history, horizon), history, horizon)
+
+    def predict_many(self, history: pd.DataFrame, origins: np.ndarray, horizon: int) -> list[Forecast]:
+        """Forecasts from several origins (ascending row numbers of ``history``, the last one
+        its last row), each exactly what ``predict(history.iloc[:o + 1], horizon)`` gives.
+
+        Walk-forward calls this once per refit block. The default calls :meth:`predict` per
+        origin on the slice up to it; a model may override :meth:`_predict_many` with a batch
+        path (LightGBM: one feature matrix and one booster call per step) when every input it
+        computes at row o uses rows up to o only. The contract tests check both promises:
+        identical to per-origin ``predict``, and unchanged when the rows after an origin change.
+        """
+        origins = np.asarray(origins, dtype=np.int64)
+        horizon = self._check_predict(history.iloc[: int(origins[0]) + 1], horizon)
+        if int(origins[-1]) != len(history) - 1:
+            raise ModelError(f"{self.name}: predict_many's history must end at its last origin")
+        points = self._predict_many(history, origins, horizon)
+        if points is None:
+            return [self.predict(history.iloc[: int(o) + 1], horizon) for o in origins]
+        return [self._finish(fc, history.iloc[: int(o) + 1], horizon)
+                for o, fc in zip(origins, points, strict=True)]
+
+    def _predict_many(self, history: pd.DataFrame, origins: np.ndarray,
+                      horizon: int) -> list[Forecast] | None:
+        """Batch hook of :meth:`predict_many`: the uncalibrated forecasts per origin, or None
+        (the default) to predict origin by origin."""
+        del history, origins, horizon
+        return None
+
+    def _check_predict(self, history: pd.DataFrame, horizon: int) -> int:
         if not self.is_fitted:
             raise ModelError(f"{self.name}: predict() before fit()")
         horizon = self._check_horizon(horizon)
@@ -208,10 +257,31 @@ class Forecaster(abc.ABC):
         need = self.min_history()
         if len(history) < need:
             raise ModelError(f"{self.name}: needs at least {need} bars of history, got {len(history)}")
-        forecast = self._predict(history, horizon)
+        return horizon
+
+    def _finish(self, forecast: Forecast, history: pd.DataFrame, horizon: int) -> Forecast:
         if forecast.horizon != horizon:
             raise ModelError(f"{self.name}: returned {forecast.horizon} steps, asked for {horizon}")
+        if self.calibration is not None and self.calibration.horizon >= horizon:
+            forecast = self.calibration.apply(forecast, history, self.keeps_own_p_up())
         return forecast
+
+    def calibration_paths(self, train: pd.DataFrame, origins: np.ndarray, horizon: int) -> np.ndarray:
+        """Point forecasts of the cumulative log return, ``(len(origins), horizon)``, from each
+        origin (a row number of ``train``) using rows up to it only: the out-of-fold forecasts
+        the conformal calibration scores. One ``_predict`` per origin by default; models with
+        a cheaper batch path (LightGBM: one feature matrix, one booster call) override it."""
+        close = train["close"].to_numpy(dtype=np.float64)
+        out = np.empty((len(origins), horizon))
+        for i, o in enumerate(origins):
+            point = self._predict(train.iloc[: int(o) + 1], horizon).point
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out[i] = np.log(point / close[int(o)])
+        return out
+
+    def keeps_own_p_up(self) -> bool:
+        """True when the model's own P(up) is kept over the calibrated one (a classifier)."""
+        return False
 
     @classmethod
     def fast_config(cls) -> ModelConfig:
@@ -232,6 +302,15 @@ class Forecaster(abc.ABC):
         give the same forecast for any longer history with the same last rows.
         """
         return 1
+
+    def history_window(self) -> int:
+        """Rows the whole forecast depends on: the model's :meth:`min_history`, widened to the
+        local-volatility window of the conformal band when the model is calibrated. A forecast
+        from any history with the same last ``history_window()`` rows is identical."""
+        from cryptodesk.models.conformal import VOL_WINDOW
+
+        need = self.min_history()
+        return max(need, VOL_WINDOW + 1) if self.calibration is not None else need
 
     def fit_summary(self) -> dict[str, Any]:
         """A few JSON-able facts about the last fit (chosen order, trees, epochs run) that
@@ -280,9 +359,11 @@ class Forecaster(abc.ABC):
             "name": self.name,
             "config": self.config.to_dict(),
             "fitted_horizon": self.fitted_horizon,
+            "target": self.target,
             "train_end": None if self.train_end is None else self.train_end.isoformat(),
             "train_rows": self.train_rows,
             "state": self.get_state(),
+            "calibration": None if self.calibration is None else self.calibration.to_state(),
             "files": files,
         }
         write_text_atomic(directory / MODEL_FILE, dumps(doc))
@@ -296,6 +377,8 @@ class Forecaster(abc.ABC):
             raise ModelError(f"{directory} holds a {doc['name']!r} model, not {cls.name!r}")
         model = cls(cls.config_cls.from_dict(doc["config"]))
         model.set_state(doc.get("state") or {})
+        model.calibration = Calibration.from_state(doc.get("calibration"))
+        model.target = str(doc.get("target") or "price")
         # set before the native payload loads, so load_native can check it against the payload
         model.fitted_horizon = int(doc["fitted_horizon"])
         model.load_native(Path(directory))

@@ -36,8 +36,16 @@ class NaiveForecaster(Forecaster):
         del train, ctx, horizon  # nothing to learn
 
     def _predict(self, history: pd.DataFrame, horizon: int) -> Forecast:
+        if self.target == "volatility":  # the last realised variance
+            from cryptodesk.models.volatility import VAR_FLOOR, last_finite, realised
+
+            value = last_finite(realised(history, self.name)[-100:])
+            return Forecast(point=np.full(horizon, max(value, VAR_FLOOR)))
         last = float(history["close"].iat[-1])
         return Forecast(point=np.full(horizon, last))
+
+    def calibration_paths(self, train: pd.DataFrame, origins: np.ndarray, horizon: int) -> np.ndarray:
+        return np.zeros((len(origins), horizon))  # no change, from every origin
 
 
 @dataclass(frozen=True)
@@ -73,6 +81,10 @@ class DriftForecaster(Forecaster):
         steps = np.arange(1, horizon + 1, dtype=np.float64)
         last = float(history["close"].iat[-1])
         return Forecast.from_log_returns(last, steps * self.mu, np.sqrt(steps) * self.sigma)
+
+    def calibration_paths(self, train: pd.DataFrame, origins: np.ndarray, horizon: int) -> np.ndarray:
+        steps = np.arange(1, horizon + 1, dtype=np.float64)
+        return np.tile(steps * self.mu, (len(origins), 1))  # the same path from every origin
 
     def get_state(self) -> dict[str, Any]:
         return {"mu": self.mu, "sigma": self.sigma}

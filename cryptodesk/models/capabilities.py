@@ -26,6 +26,8 @@ class Capabilities:
     - ``epochs``: trains in epochs and reports a loss curve per epoch.
     - ``min_train_bars``: the fewest training rows ``fit`` accepts.
     - ``native_payload``: ``save`` writes files besides ``model.json``.
+    - ``targets``: what it can forecast: ``price`` (closes) and/or ``volatility`` (the
+      realised variance of each bar, :mod:`cryptodesk.features.volatility`).
     """
 
     quantiles: bool = False
@@ -38,6 +40,7 @@ class Capabilities:
     epochs: bool = False
     min_train_bars: int = 2
     native_payload: bool = False
+    targets: tuple[str, ...] = ("price",)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (for reports, manifests and the GUI)."""

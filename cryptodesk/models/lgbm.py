@@ -3,10 +3,12 @@
 For each step h = 1..H the model trains, on the training window only:
 
 - a point model (L2 regression) of ``log(close[t+h] / close[t])``;
-- with ``quantiles``: two quantile-objective models (alpha 0.1 and 0.9) for the 80 % interval;
-- P(up) either from a binary classifier of ``return > 0`` (``p_up="classifier"``) or from the
-  predicted distribution (``"distribution"``: normal with the point forecast as mean and the
-  spread implied by the quantiles, or the training residual sd without them).
+- with ``quantiles`` (off by default): two quantile-objective models (alpha 0.1 and 0.9), the
+  band used with ``interval="model"``. By default the 80 % interval and P(up) are conformal
+  (:mod:`cryptodesk.models.conformal`): one extra point booster per step, fitted before the
+  held-back tail of the window, instead of two quantile boosters on all of it;
+- P(up) from a binary classifier of ``return > 0`` (``p_up="classifier"``, kept over the
+  conformal one) or from the predicted distribution (``"distribution"``).
 
 Features come from the config's :class:`~cryptodesk.features.spec.FeatureSpec`. Each feature at
 row t depends only on rows up to t, and the targets of a training window are computed inside
@@ -18,6 +20,7 @@ the training computation. Saved as LightGBM's own text model format plus JSON; n
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -29,9 +32,11 @@ from cryptodesk.errors import ModelError
 from cryptodesk.features.builders import feature_matrix, last_feature_row
 from cryptodesk.features.spec import FeatureSpec
 from cryptodesk.features.targets import future_log_returns
+from cryptodesk.features.volatility import HAR_WINDOWS, future_values, har_features
 from cryptodesk.jobs import TaskContext
 from cryptodesk.models.base import Z90, Forecast, Forecaster, normal_cdf
 from cryptodesk.models.config import ModelConfig, param
+from cryptodesk.models.volatility import realised
 
 HEADS = ("point", "q10", "q90", "up")
 
@@ -53,8 +58,9 @@ class LightGBMConfig(ModelConfig):
     bagging_fraction: float = param(0.8, min=0.05, max=1.0, label="Row subsample")
     lambda_l2: float = param(1.0, min=0.0, max=1000.0, label="L2 regularisation")
     max_bin: int = param(63, min=4, max=1023, advanced=True, label="Histogram bins")
-    quantiles: bool = param(True, label="Quantile models",
-                            help="Train 10 % / 90 % quantile models for an interval.")
+    quantiles: bool = param(False, label="Quantile models",
+                            help="Also train 10 % / 90 % quantile models (their band is used "
+                                 "with Interval = 'model'; the default interval is conformal).")
     p_up: Literal["classifier", "distribution", "off"] = param(
         "distribution", label="P(up) from",
         help="A binary classifier, or the predicted distribution (faster).",
@@ -80,6 +86,7 @@ class LightGBMForecaster(Forecaster):
         super().__init__(config)
         self.boosters: dict[str, Any] = {}  # "<head>_h<step>" -> lightgbm.Booster
         self.residual_sd: list[float] = []
+        self.smearing: list[float] = []  # volatility target: bias correction per step
         self.timeframe: str | None = None
         self._booster_keys: list[str] = []  # names read by set_state, loaded by load_native
 
@@ -92,18 +99,41 @@ class LightGBMForecaster(Forecaster):
         return max(self.capabilities.min_train_bars, self.config.features.warmup() + 30)
 
     def min_history(self) -> int:
-        return self.config.features.warmup()
+        return max(self.config.features.warmup(), HAR_WINDOWS[-1])
+
+    def _design(self, frame: pd.DataFrame, last_only: bool = False) -> np.ndarray:
+        """Feature rows (all, or the last one only); under the volatility target the log HAR
+        components of the realised variance are appended."""
+        cfg = self.config
+        if last_only:
+            x = last_feature_row(frame, cfg.features, self.timeframe)[None, :]
+        else:
+            x = feature_matrix(frame, cfg.features, self.timeframe)
+        if self.target != "volatility":
+            return x
+        rv = realised(frame, self.name)
+        har = har_features(rv[-HAR_WINDOWS[-1]:] if last_only else rv)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            har = np.log(np.where(har > 0, har, np.nan))
+        return np.hstack([x, har[-1:] if last_only else har])
+
+    def _targets(self, train: pd.DataFrame, horizon: int) -> np.ndarray:
+        if self.target != "volatility":
+            return future_log_returns(train["close"].to_numpy(dtype=np.float64), horizon)
+        future = future_values(realised(train, self.name), horizon)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log(np.where(future > 0, future, np.nan))  # log variance: tame tails
 
     def _fit(self, train: pd.DataFrame, ctx: TaskContext, horizon: int) -> None:
         import lightgbm as lgb
 
         cfg = self.config
         self.timeframe = str(train.attrs.get("timeframe") or _infer_tf(train))
-        x_all = feature_matrix(train, cfg.features, self.timeframe)
-        y_all = future_log_returns(train["close"].to_numpy(dtype=np.float64), horizon)
+        x_all = self._design(train)
+        y_all = self._targets(train, horizon)
         first = cfg.features.warmup() - 1
         heads = self._heads()
-        self.boosters, self.residual_sd = {}, []
+        self.boosters, self.residual_sd, self.smearing = {}, [], []
         total = horizon * len(heads)
         done = 0
         for h in range(1, horizon + 1):
@@ -127,12 +157,18 @@ class LightGBMForecaster(Forecaster):
                 booster = lgb.train(
                     self._params(head), dataset, num_boost_round=cfg.n_estimators,
                     callbacks=[_cancel_callback(ctx)],
+                    keep_training_booster=True,  # skips a string round trip of the model
                 )
                 self.boosters[f"{head}_h{h}"] = booster
-                if head == "point":
+                if head == "point" and self.target == "volatility":
+                    # Duan's smearing: E[v] = exp(log forecast) * mean(exp(residual))
+                    resid = y - booster.predict(x, num_threads=1)
+                    self.smearing.append(float(np.mean(np.exp(resid))))
+                    self.residual_sd.append(0.0)
+                elif head == "point":
                     # spread for P(up) when there are no quantile models (in-sample, optimistic)
                     self.residual_sd.append(
-                        0.0 if cfg.quantiles
+                        0.0 if cfg.quantiles or cfg.interval == "conformal"
                         else float(np.std(y - booster.predict(x, num_threads=1), ddof=1))
                     )
                 done += 1
@@ -146,6 +182,8 @@ class LightGBMForecaster(Forecaster):
 
     def _heads(self) -> list[str]:
         heads = ["point"]
+        if self.target == "volatility":
+            return heads
         if self.config.quantiles:
             heads += ["q10", "q90"]
         if self.config.p_up == "classifier":
@@ -180,7 +218,11 @@ class LightGBMForecaster(Forecaster):
     # ------------------------------------------------------------------ predict
     def _predict(self, history: pd.DataFrame, horizon: int) -> Forecast:
         cfg = self.config
-        x = last_feature_row(history, cfg.features, self.timeframe)[None, :]
+        x = self._design(history, last_only=True)
+        if self.target == "volatility":
+            return Forecast(point=np.array([
+                math.exp(self._raw(f"point_h{k + 1}", x)) * self.smearing[k]
+                for k in range(horizon)]))
         last = float(history["close"].iat[-1])
         point = np.empty(horizon)
         lo = np.empty(horizon) if cfg.quantiles else None
@@ -201,6 +243,33 @@ class LightGBMForecaster(Forecaster):
                     p_up[k] = float(normal_cdf(point[k] / max(sd, 1e-12)))
         return Forecast.from_log_returns(last, point, q10=lo, q90=hi, p_up=p_up)
 
+    def calibration_paths(self, train: pd.DataFrame, origins: np.ndarray, horizon: int) -> np.ndarray:
+        """Batch form of the point forecasts: one feature matrix, one booster call per step
+        (each feature row depends only on rows up to it, so row o equals the forecast made
+        from ``train.iloc[:o+1]``)."""
+        x = self._design(train)[np.asarray(origins)]
+        return np.column_stack([self.boosters[f"point_h{h}"].predict(x, num_threads=1)
+                                for h in range(1, horizon + 1)])
+
+    def _predict_many(self, history: pd.DataFrame, origins: np.ndarray,
+                      horizon: int) -> list[Forecast] | None:
+        """One feature matrix for the block and one booster call per step. Only for the
+        default heads (point model, P(up) from the calibration); other set-ups go origin by
+        origin."""
+        cfg = self.config
+        if self.target != "price" or cfg.quantiles or cfg.p_up != "distribution" \
+                or self.calibration is None:
+            return None
+        x = self._design(history)[origins]
+        points = np.column_stack([self.boosters[f"point_h{h}"].predict(x, num_threads=1)
+                                  for h in range(1, horizon + 1)])
+        close = history["close"].to_numpy(dtype=np.float64)
+        return [Forecast.from_log_returns(float(close[o]), points[i])
+                for i, o in enumerate(origins)]
+
+    def keeps_own_p_up(self) -> bool:
+        return self.config.p_up == "classifier"
+
     def _raw(self, key: str, x: np.ndarray) -> float:
         # predict on a numpy row; num_threads=1: a single row gains nothing from threads
         return float(self.boosters[key].predict(x, num_threads=1)[0])
@@ -212,10 +281,11 @@ class LightGBMForecaster(Forecaster):
     # ------------------------------------------------------------------ persistence
     def get_state(self) -> dict[str, Any]:
         return {"residual_sd": self.residual_sd, "timeframe": self.timeframe,
-                "boosters": sorted(self.boosters)}
+                "boosters": sorted(self.boosters), "smearing": self.smearing}
 
     def set_state(self, state: dict[str, Any]) -> None:
         self.residual_sd = [float(v) for v in state.get("residual_sd", [])]
+        self.smearing = [float(v) for v in state.get("smearing", [])]
         self.timeframe = state.get("timeframe")
         self._booster_keys = list(state.get("boosters", []))
 
@@ -239,6 +309,8 @@ class LightGBMForecaster(Forecaster):
         if len(self.residual_sd) != self.fitted_horizon:
             raise ModelError("model.json: residual_sd does not hold one value per step")
         n_features = len(self.config.features.columns(self.timeframe or "1d"))
+        if self.target == "volatility":
+            n_features += len(HAR_WINDOWS)  # the log HAR components of the realised variance
         self.boosters = {}
         for key in keys:
             text = read_lgbm_model(directory / f"lgb_{key}.txt", n_features=n_features)

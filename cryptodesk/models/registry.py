@@ -155,9 +155,11 @@ def register(entry: ModelEntry, *, replace: bool = False) -> None:
     _DEFAULT.register(entry, replace=replace)
 
 
-def available_models() -> list[str]:
-    """Names of every registered model (imports none of them)."""
-    return _DEFAULT.names()
+def available_models(target: str | None = "price") -> list[str]:
+    """Names of the registered models that forecast ``target`` (``price`` by default,
+    ``volatility``, or None for every model); imports none of them."""
+    return [e.name for e in _DEFAULT.entries()
+            if target is None or target in e.capabilities.targets]
 
 
 def model_entry(name: str) -> ModelEntry:

@@ -44,7 +44,7 @@ from torch import nn
 from cryptodesk.atomic import write_bytes_atomic
 from cryptodesk.errors import ModelError
 from cryptodesk.features.scaling import Standardizer
-from cryptodesk.features.targets import future_log_returns
+from cryptodesk.features.targets import future_log_returns, future_values
 from cryptodesk.features.windows import SequenceDataset
 from cryptodesk.jobs import TaskContext
 from cryptodesk.models import torch_nets as nets
@@ -79,6 +79,9 @@ class TorchForecaster(Forecaster):
     """
 
     config: TorchConfig
+    # Training is the costly part: calibrate by split (the net is fitted before the held-back
+    # tail and scored on it) rather than fitting a second net.
+    calibration_refit = False
 
     def __init__(self, config: Any = None) -> None:
         super().__init__(config)
@@ -211,6 +214,26 @@ class TorchForecaster(Forecaster):
         lo, mid, hi = q[0], q[len(cols) // 2], q[-1]
         sd = np.maximum((hi - lo) / (2 * Z90), 1e-12)
         return Forecast.from_log_returns(last, mid, q10=lo, q90=hi, p_up=normal_cdf(mid / sd))
+
+    def calibration_paths(self, train: pd.DataFrame, origins: np.ndarray, horizon: int) -> np.ndarray:
+        """Batch point paths for the conformal calibration: the windows ending at each origin
+        go through the net in batches (the median output for quantile nets)."""
+        if self.net is None:
+            raise ModelError(f"{self.name}: no network (model not fitted or not loaded)")
+        lookback = self.config.lookback
+        raw = self.x_scaler.transform(self._inputs(train)).astype(np.float32)
+        origins = np.asarray(origins, dtype=np.int64)
+        windows = np.lib.stride_tricks.sliding_window_view(raw, lookback, axis=0)
+        x = np.ascontiguousarray(windows[origins - lookback + 1].transpose(0, 2, 1))
+        self.net.eval()
+        outs = []
+        with torch.no_grad():
+            for start in range(0, x.shape[0], 1024):
+                outs.append(self.net(torch.from_numpy(x[start:start + 1024])).numpy())
+        out = np.concatenate(outs).astype(np.float64)  # (n, H, n_q)
+        close = train["close"].to_numpy(dtype=np.float64)[origins]
+        cols = [self._to_log_returns(out[..., q], close)[:, :horizon] for q in range(out.shape[-1])]
+        return cols[0] if len(cols) == 1 else np.sort(np.stack(cols), axis=0)[len(cols) // 2]
 
     # ------------------------------------------------------------------ persistence
     def get_state(self) -> dict[str, Any]:
@@ -373,9 +396,4 @@ def make_inputs(
 
 def future_levels(close: np.ndarray, horizon: int) -> np.ndarray:
     """``(n, horizon)``: column h-1 holds ``close[t + h]`` (NaN past the end)."""
-    n = close.shape[0]
-    out = np.full((n, horizon), np.nan)
-    for h in range(1, horizon + 1):
-        if h < n:
-            out[: n - h, h - 1] = close[h:]
-    return out
+    return future_values(close, horizon)

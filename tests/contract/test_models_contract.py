@@ -205,14 +205,18 @@ def test_config_json_round_trip(name: str) -> None:
 
 @pytest.mark.parametrize("name", MODELS)
 def test_history_tail_is_enough(name: str, candles: pd.DataFrame) -> None:
-    """predict on a long history equals predict on the tail the model says it needs."""
+    """predict on a long history equals predict on the tail the model says it needs (the
+    point and the calibrated band)."""
     model = _model(name)
     model.fit(candles.iloc[:220], horizon=1)
-    need = max(model.min_history(), 300 if name == "arima" else 0)
+    need = max(model.history_window(), 300 if name == "arima" else 0)
     full = model.predict(candles, 1)
     tail = model.predict(candles.iloc[-min(len(candles), need):], 1)
     if name != "arima":  # ARIMA's MA filter runs over ``filter_tail`` returns (longer here)
-        np.testing.assert_allclose(full.point, tail.point, rtol=0, atol=1e-9 * full.point[0])
+        for part in ("point", "q10", "q90"):
+            a, b = getattr(full, part), getattr(tail, part)
+            if a is not None:
+                np.testing.assert_allclose(a, b, rtol=0, atol=1e-9 * full.point[0])
 
 
 def test_registry_import_is_light() -> None:
@@ -236,3 +240,20 @@ def test_unknown_model_and_bad_config() -> None:
         create("arima", {"max_pp": 3})
     with pytest.raises(ModelError):
         create("arima", {"max_p": 99})
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_predict_many_equals_predict_per_origin(name: str, candles: pd.DataFrame) -> None:
+    # walk-forward predicts a block of origins in one call; each forecast must be exactly the
+    # one predict() gives from the history up to its own origin
+    model = _model(name)
+    model.fit(candles.iloc[:200], horizon=2)
+    origins = np.arange(200, 212)
+    many = model.predict_many(candles.iloc[:212], origins, 2)
+    for o, fc in zip(origins, many, strict=True):
+        one = model.predict(candles.iloc[: o + 1], 2)
+        for field in ("point", "q10", "q90", "p_up"):
+            a, b = getattr(fc, field), getattr(one, field)
+            assert (a is None) == (b is None)
+            if a is not None:
+                np.testing.assert_array_equal(a, b)

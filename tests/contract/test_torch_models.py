@@ -118,9 +118,10 @@ def test_no_look_ahead(name: str, candles: pd.DataFrame) -> None:
     later = candles.copy()
     later.iloc[origin + 1 :, :5] = later.iloc[origin + 1 :, :5].to_numpy() * 3.0
     assert np.array_equal(model.predict(later.iloc[: origin + 1], 2).point, base.point)
-    # everything before the lookback tail changed: the forecast uses the tail only
+    # everything before the tail it reads changed (the lookback, widened to the conformal
+    # band's volatility window): the forecast uses that tail only
     older = candles.copy()
-    keep = model.min_history()
+    keep = model.history_window()
     older.iloc[: origin + 1 - keep, :5] = older.iloc[: origin + 1 - keep, :5].to_numpy() * 0.5
     again = model.predict(older.iloc[: origin + 1], 2)
     assert np.array_equal(again.point, base.point) and np.array_equal(again.q90, base.q90)
@@ -197,6 +198,13 @@ class CancelAt(TaskContext):
         if self.checks == self.at:
             self.cancel()
             self.batches_at_cancel = self.batches
+
+    def child(self, start: float, end: float, prefix: str = "") -> TaskContext:
+        """Sub-jobs (the calibration fit, the final fit) count their safe points here too."""
+        kid = super().child(start, end, prefix)
+        kid.check_cancelled = self.check_cancelled  # type: ignore[method-assign]
+        kid.child = self.child  # type: ignore[method-assign]
+        return kid
 
 
 @pytest.mark.parametrize("name", NETS)

@@ -7,7 +7,6 @@ import struct
 import xml.etree.ElementTree as ET
 
 import pytest
-
 from cryptodesk.resources import icon_path, resource_path
 
 APP_ID = "io.github.cryptodesk.CryptoDesk"

@@ -42,7 +42,8 @@ class Spy(Forecaster):
     capabilities = Capabilities(min_train_bars=5)
 
     def __init__(self, config=None) -> None:
-        super().__init__(config)
+        # its own (absent) band: it records the walk-forward's fits, not the calibration's
+        super().__init__(config if config is not None else {"interval": "model"})
         self.fits: list[tuple[pd.Timestamp, pd.Timestamp, int]] = []
         self.histories: list[pd.Timestamp] = []
 
@@ -130,28 +131,29 @@ def test_progress_partials_and_cancellation() -> None:
         if batch.done == 3:
             event.set()
 
-    ctx = TaskContext(on_partial=stop_after_three, cancel_event=event)
+    handed: list[ForecastBatch] = []
+
+    def record(batch: ForecastBatch) -> None:
+        handed.append(batch)
+        stop_after_three(batch)
+
+    ctx = TaskContext(on_partial=record, cancel_event=event)
     spy = Spy()
     with pytest.raises(Cancelled):
         walk_forward(spy, data, WalkForwardSpec(test_size=10), ctx)
-    assert len(spy.histories) == 3
+    # the run stops at the next origin: no fourth forecast is handed out (the model may have
+    # predicted the rest of its block of origins in the same predict_many call)
+    assert len(handed) == 3 and len(spy.histories) <= 10
 
 
 def test_lightgbm_cancel_inside_fit() -> None:
     from cryptodesk.models.lgbm import LightGBMForecaster
 
     data = _candles(300)
-    ctx = TaskContext()
-    rounds = {"n": 0}
-    original = ctx.check_cancelled
-
-    def count_and_cancel() -> None:
-        rounds["n"] += 1
-        if rounds["n"] == 5:
-            ctx.cancel()
-        original()
-
-    ctx.check_cancelled = count_and_cancel  # type: ignore[method-assign]
+    event = threading.Event()
+    # cancel when the first booster reports progress: the next boosting round (of the
+    # calibration copy or the model itself, both under the fit's context) must stop the fit
+    ctx = TaskContext(on_progress=lambda _f, _m: event.set(), cancel_event=event)
     with pytest.raises(Cancelled):
         LightGBMForecaster(LightGBMForecaster.fast_config()).fit(data, ctx)
 

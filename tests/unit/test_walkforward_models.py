@@ -98,13 +98,20 @@ def test_lightgbm_options() -> None:
     ret = np.random.default_rng(6).normal(0, 0.02, 400)
     data = _candles_from_returns(ret)
     fast = dict(n_estimators=10, num_leaves=4, min_data_in_leaf=10)
-    clf = LightGBMForecaster(LightGBMConfig(p_up="classifier", **fast)).fit(data, horizon=2)
+    clf = LightGBMForecaster(LightGBMConfig(p_up="classifier", quantiles=True, **fast)).fit(
+        data, horizon=2)
     fc = clf.predict(data, 2)
     assert set(clf.boosters) == {f"{h}_h{s}" for h in ("point", "q10", "q90", "up") for s in (1, 2)}
     assert np.all((fc.p_up > 0) & (fc.p_up < 1))
-    plain = LightGBMForecaster(LightGBMConfig(quantiles=False, p_up="off", **fast)).fit(data)
+    plain = LightGBMForecaster(LightGBMConfig(quantiles=False, p_up="off", interval="model",
+                                              **fast)).fit(data)
     only = plain.predict(data, 1)
     assert only.q10 is None and only.p_up is None and set(plain.boosters) == {"point_h1"}
+    # the default: one point booster per step, band and P(up) from the conformal calibration
+    default = LightGBMForecaster(LightGBMConfig(**fast)).fit(data, horizon=2)
+    assert set(default.boosters) == {"point_h1", "point_h2"}
+    band = default.predict(data, 2)
+    assert np.all(band.q10 < band.q90) and np.all((band.p_up > 0) & (band.p_up < 1))
     assert "ret_0" in plain.feature_importance()
     # an external column joined as-of feeds the trees through the feature spec
     ext = pd.Series(np.sin(np.arange(len(data))), index=data.index.tz_localize(None), name="sent")
