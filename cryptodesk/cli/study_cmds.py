@@ -8,7 +8,7 @@ Examples::
     cryptodesk study run --builtin seed-claims               # the seed studies' three claims
     cryptodesk study run my-study.toml --dry-run             # list the cells, run nothing
     cryptodesk study show runs/one                           # summary and verdicts
-    cryptodesk study builtin seed-claims > my-study.toml     # a spec to copy and edit
+    cryptodesk study builtin seed-claims --out my-study.toml # a spec to copy and edit
 
 Running a study again into the same folder skips the cells it already holds with the same cell
 spec; Ctrl+C keeps every finished cell (exit code 130). The spec format and the verdict rules:
@@ -49,6 +49,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     show.set_defaults(func=cmd_show)
     builtin = group.add_parser("builtin", help="list the built-in studies or print one's spec")
     builtin.add_argument("name", nargs="?", help="print this built-in study's TOML")
+    builtin.add_argument("--out", type=Path, metavar="FILE.toml",
+                         help="write the spec to this file instead (to edit and run it)")
     builtin.set_defaults(func=cmd_builtin)
 
 
@@ -112,5 +114,12 @@ def cmd_builtin(args: argparse.Namespace) -> int:
         for name in builtin_names():
             print(name)
         return 0
-    sys.stdout.write(builtin_text(args.name))
+    text = builtin_text(args.name)
+    if args.out is None:
+        sys.stdout.write(text)
+        return 0
+    from cryptodesk.atomic import write_text_atomic
+
+    write_text_atomic(args.out, text)
+    print(f"study spec: {args.out} (run it: cryptodesk study run {args.out})")
     return 0

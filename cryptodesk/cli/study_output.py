@@ -88,16 +88,25 @@ def print_outcome(outcome: Any) -> None:
 
 
 def print_summary(rows: list[dict[str, Any]]) -> None:
-    """The leaderboard: mean ± std over seeds of MAE, RMSE and Theil's U."""
+    """The leaderboard: mean ± std over seeds of each target's headline metrics (MAE, RMSE
+    and Theil's U for prices; QLIKE and MZ R² for volatility)."""
+    from cryptodesk.app.study.results import headline_metrics
+
     if not rows:
         print("no finished cells yet")
         return
-    head = f"{'series':<14} {'target':<7} {'model':<14} {'seeds':>5}  {'MAE':>20}  {'RMSE':>20}  {'Theil U':>16}"
-    print(head)
-    print("-" * len(head))
-    for r in rows:
-        print(f"{r['series']:<14} {r['target']:<7} {r['model']:<14} {r['seeds']:>5}  "
-              f"{_pm(r, 'mae'):>20}  {_pm(r, 'rmse'):>20}  {_pm(r, 'theils_u', 4):>16}")
+    for target in dict.fromkeys(r["target"] for r in rows):
+        metrics = headline_metrics(target)
+        labels = {"mae": "MAE", "rmse": "RMSE", "theils_u": "Theil U", "qlike": "QLIKE",
+                  "mz_r2": "MZ R2"}
+        head = (f"{'series':<14} {'target':<10} {'model':<14} {'seeds':>5}  "
+                + "  ".join(f"{labels[m]:>20}" for m in metrics))
+        print(head)
+        print("-" * len(head))
+        for r in (r for r in rows if r["target"] == target):
+            print(f"{r['series']:<14} {r['target']:<10} {r['model']:<14} {r['seeds']:>5}  "
+                  + "  ".join(f"{_pm(r, m, 4 if m in ('theils_u', 'mz_r2') else 5):>20}"
+                              for m in metrics))
 
 
 def _pm(row: dict[str, Any], metric: str, digits: int = 5) -> str:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-METRICS = ("mae", "rmse")
+METRICS = ("mae", "rmse", "loss")
 
 
 @dataclass(frozen=True)
@@ -44,10 +44,13 @@ def block_indices(n: int, replicates: int, rng: np.random.Generator,
 
 def seed_metric(errors: np.ndarray, metric: str, idx: np.ndarray | None = None) -> np.ndarray:
     """The metric of each seed's errors (``errors``: ``(seeds, n)``), averaged over seeds:
-    shape ``()`` without ``idx``, ``(replicates,)`` with ``(replicates, n)`` resample rows."""
+    shape ``()`` without ``idx``, ``(replicates,)`` with ``(replicates, n)`` resample rows.
+    ``loss``: the rows already hold per-point losses (QLIKE of variance forecasts), averaged."""
     e = errors if idx is None else errors[:, idx]  # (seeds, [replicates,] n)
     if metric == "mae":
         per_seed = np.abs(e).mean(axis=-1)
+    elif metric == "loss":
+        per_seed = e.mean(axis=-1)
     elif metric == "rmse":
         per_seed = np.sqrt(np.square(e).mean(axis=-1))
     else:

@@ -212,3 +212,36 @@ def test_the_panel_payload_checks_the_spec_first(study_inputs: Path) -> None:
     text = (study_inputs / "study.toml").read_text().replace('name = "drift"', 'name = "drfit"')
     with pytest.raises(StudySpecError, match="unknown model 'drfit'"):
         study_payload(spec_text=text, base=study_inputs)
+
+
+def test_a_volatility_study_is_scored_by_qlike(study_inputs: Path, tmp_path: Path) -> None:
+    from cryptodesk.app.study.api import make_runner
+    from cryptodesk.app.study.engine import run_study
+    from cryptodesk.app.study.spec import StudySpec
+
+    text = """
+name = "vol"
+targets = ["volatility"]
+[protocol]
+test_size = 24
+refit_every = 24
+[[series]]
+csv = "AAA.csv"
+timeframe = "1d"
+[[models]]
+name = "garch"
+[[comparisons]]
+name = "GARCH beats naive volatility"
+model = "garch"
+baseline = "naive"
+target = "volatility"
+metrics = ["qlike", "rmse"]
+"""
+    spec = StudySpec.from_toml(text, study_inputs)
+    outcome = run_study(spec, tmp_path / "vol", make_runner(1))
+    assert outcome.done == outcome.cells == 1
+    garch = next(r for r in outcome.leaderboard if r["model"] == "garch")
+    assert garch["target"] == "volatility" and garch["qlike_mean"] > 0 and garch["mae_mean"] is None
+    tests = outcome.verdicts["tests"]
+    assert [t["metric"] for t in tests] == ["qlike", "rmse"]
+    assert all(t["low"] <= t["estimate"] <= t["high"] for t in tests)

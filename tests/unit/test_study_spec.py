@@ -59,8 +59,9 @@ def test_csv_paths_are_made_absolute_against_the_spec_folder(tmp_path: Path) -> 
     (('preset = "wf1"', "horizon = 0"), "protocol: "),
     (('timeframe = "1d"', 'timeframe = "1 day"'), "series[0].timeframe:"),
     (('symbol = "BTC-USD"', 'sym = "BTC-USD"'), "series[0]: unknown key(s) sym"),
-    (("seeds = [0, 1]", 'targets = ["volatility"]'),
-     "targets[0]: target 'volatility' is not available in this build"),
+    (("seeds = [0, 1]", 'targets = ["returns"]'),
+     "targets[0]: target 'returns' is not available in this build (available: price, "
+     "volatility)"),
     (('name = "arima"', 'name = "ensemble:arima+lstm"\ncombiner = "mean"'),
      "models[0] (ensemble:arima+lstm): ensemble models (ensemble:arima+lstm) are not available "
      "in this build"),
@@ -146,3 +147,26 @@ def test_a_missing_series_names_the_entry(tmp_path: Path) -> None:
 
     with pytest.raises(StudySpecError, match=r"series\[0\] \(BTC-USD 1d\): no stored series"):
         load_series(StudySpec.from_toml(BASE), CandleStore(tmp_path))
+
+
+def test_models_run_only_on_the_targets_they_forecast(tmp_path: Path) -> None:
+    from cryptodesk.app.study.cells import expand, load_series
+    from cryptodesk.data.demo import generate_demo
+    from cryptodesk.data.store import CandleStore
+
+    store = CandleStore(tmp_path)
+    store.write(_named(generate_demo("1d", bars=500, seed=3), "BTC-USD"))
+    text = (BASE.replace("seeds = [0, 1]", 'seeds = [0]\ntargets = ["price", "volatility"]')
+            .replace('name = "lstm"\nconfig = { max_epochs = 3 }', 'name = "garch"')
+            .replace('model = "lstm"', 'model = "garch"\ntarget = "volatility"\n'
+                                       'metrics = ["qlike"]')
+            .replace('baseline = "arima"', 'baseline = "naive"'))
+    spec = StudySpec.from_toml(text)
+    cells = expand(spec, load_series(spec, store))
+    assert [(c.model, c.target) for c in cells] == [("arima", "price"), ("garch", "volatility")]
+    with pytest.raises(StudySpecError, match=r"models\[0\] \(arima\): forecasts price only"):
+        StudySpec.from_toml(text.replace('"price", "volatility"', '"volatility"'))
+    with pytest.raises(StudySpecError, match="model 'arima' does not forecast volatility"):
+        StudySpec.from_toml(text.replace('baseline = "naive"', 'baseline = "arima"'))
+    with pytest.raises(StudySpecError, match=r"metrics must be some of mae, rmse \(for price\)"):
+        StudySpec.from_toml(text.replace('target = "volatility"\n', ""))

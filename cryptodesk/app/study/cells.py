@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cryptodesk.app.study.models import cell_model, is_stochastic
+from cryptodesk.app.study.models import cell_model, is_stochastic, targets_of
 from cryptodesk.app.study.spec import SeriesSpec, StudySpec, StudySpecError
 from cryptodesk.errors import CryptoDeskError
 
@@ -135,7 +135,7 @@ def expand(spec: StudySpec, series: list[SeriesData]) -> list[Cell]:
         protocol = protocol_for(spec, data.ref.timeframe)
         for entry in spec.models:
             seeds: list[int | None] = list(spec.seeds) if is_stochastic(entry) else [None]
-            for target in spec.targets:
+            for target in (t for t in spec.targets if t in targets_of(entry.name)):
                 for seed in seeds:
                     model = cell_model(entry, seed, spec.threads)
                     models = (naive,) if model.name == baseline else (naive, model)

@@ -34,6 +34,13 @@ def check_model(entry: ModelSpecEntry) -> None:
     model_spec(entry.name, entry.config)  # unknown model, unknown or bad settings
 
 
+def targets_of(name: str) -> tuple[str, ...]:
+    """What model ``name`` (a registry name, or a study label resolved to one) can forecast."""
+    from cryptodesk.models.registry import model_entry
+
+    return tuple(model_entry(name).capabilities.targets)
+
+
 def is_stochastic(entry: ModelSpecEntry) -> bool:
     """True when the model's results depend on its seed (a deterministic model runs once and
     stands for every seed of the study)."""

@@ -67,8 +67,8 @@ def combined_forecasts(results: StudyResults) -> pd.DataFrame:
 
 
 def seed_metrics(results: StudyResults) -> list[dict[str, Any]]:
-    """One row per finished cell: series, target, model, seed and its RMSE relative to
-    naive's (the seed-spread chart)."""
+    """One row per finished cell: series, target, model, seed and its errors (the
+    seed-spread chart)."""
     rows = []
     for cell in results.cells:
         if cell.id not in results.metrics:
@@ -76,5 +76,5 @@ def seed_metrics(results: StudyResults) -> list[dict[str, Any]]:
         mine = results.model_metrics(cell, cell.model)
         rows.append({"series": cell.series_label, "target": cell.target, "model": cell.model,
                      "seed": cell.seed, "rmse": mine.get("rmse"), "mae": mine.get("mae"),
-                     "theils_u": mine.get("theils_u")})
+                     "qlike": mine.get("qlike")})
     return rows

@@ -120,11 +120,13 @@ def _tests(v: dict[str, Any]) -> str:
 
 
 def _leaderboard(rows: list[dict[str, Any]]) -> str:
-    out = []
-    for r in rows:
-        out.append([escape(r["series"]), escape(r["target"]), escape(r["model"]),
-                    str(r["seeds"]), *[_pm(r, m) for m in ("mae", "rmse", "theils_u")]])
-    return _table(["series", "target", "model", "seeds", "MAE", "RMSE", "Theil's U"], out,
+    metrics = ("mae", "rmse", "theils_u", "qlike", "mz_r2")
+    used = [m for m in metrics if any(r.get(f"{m}_mean") is not None for r in rows)]
+    names = {"mae": "MAE", "rmse": "RMSE", "theils_u": "Theil's U", "qlike": "QLIKE",
+             "mz_r2": "MZ R²"}
+    out = [[escape(r["series"]), escape(r["target"]), escape(r["model"]), str(r["seeds"]),
+            *[_pm(r, m) for m in used]] for r in rows]
+    return _table(["series", "target", "model", "seeds", *[names[m] for m in used]], out,
                   left=3)
 
 
@@ -187,23 +189,34 @@ def nice_ticks(lo: float, hi: float, target: int = 5) -> list[float]:
     return [round(k * step, 12) for k in range(first, math.floor(hi / step) + 1)]
 
 
-def _naive_rmse(leaderboard: list[dict[str, Any]]) -> dict[tuple[str, str], float]:
-    return {(r["series"], r["target"]): r["rmse_mean"] for r in leaderboard
-            if r["model"] == "naive" and r.get("rmse_mean")}
+def _error_metric(target: str) -> str:
+    """The error charts' metric: RMSE for prices, QLIKE for volatility."""
+    return "qlike" if target == "volatility" else "rmse"
+
+
+def _naive_error(leaderboard: list[dict[str, Any]]) -> dict[tuple[str, str], float]:
+    return {(r["series"], r["target"]): r[f"{_error_metric(r['target'])}_mean"]
+            for r in leaderboard
+            if r["model"] == "naive" and r.get(f"{_error_metric(r['target'])}_mean")}
+
+
+def _label(row: dict[str, Any]) -> str:
+    target = "" if row["target"] == "price" else f" ({row['target']})"
+    return f"{row['series']} {row['model']}{target}"
 
 
 def _error_chart(leaderboard: list[dict[str, Any]]) -> str:
-    naive = _naive_rmse(leaderboard)
+    naive = _naive_error(leaderboard)
     rows = []
     for r in leaderboard:
+        metric = _error_metric(r["target"])
         base = naive.get((r["series"], r["target"]))
-        if not base or r.get("rmse_mean") is None:
+        if not base or r.get(f"{metric}_mean") is None:
             continue
-        mean, std = r["rmse_mean"] / base, (r.get("rmse_std") or 0.0) / base
-        rows.append((f"{r['series']} {r['model']}", [(mean, PALETTE[0])],
-                     (mean - std, mean + std)))
-    return _chart(rows, "RMSE / naive RMSE (mean ± std over seeds; < 1 beats the last close)",
-                  [1.0])
+        mean, std = r[f"{metric}_mean"] / base, (r.get(f"{metric}_std") or 0.0) / base
+        rows.append((_label(r), [(mean, PALETTE[0])], (mean - std, mean + std)))
+    return _chart(rows, "error / naive's error: RMSE for prices, QLIKE for volatility (mean ± "
+                        "std over seeds; < 1 beats naive)", [1.0])
 
 
 def _change_chart(v: dict[str, Any]) -> str:
@@ -217,18 +230,18 @@ def _change_chart(v: dict[str, Any]) -> str:
 
 
 def _seed_chart(seeds: list[dict[str, Any]], leaderboard: list[dict[str, Any]]) -> str:
-    naive = _naive_rmse(leaderboard)
+    naive = _naive_error(leaderboard)
     groups: dict[str, list[tuple[float, str]]] = {}
     for row in seeds:
         base = naive.get((row["series"], row["target"]))
-        if not base or row.get("rmse") is None:
+        value = row.get(_error_metric(row["target"]))
+        if not base or value is None:
             continue
         colour = PALETTE[(row["seed"] or 0) % len(PALETTE)]
-        groups.setdefault(f"{row['series']} {row['model']}", []).append(
-            (row["rmse"] / base, colour))
+        groups.setdefault(_label(row), []).append((value / base, colour))
     rows = [(label, dots, None) for label, dots in groups.items()]
     seeds_seen = sorted({row["seed"] or 0 for row in seeds})
     legend = " ".join(f"<span style='color:{PALETTE[s % len(PALETTE)]}'>&#9679; seed {s}</span>"
                       for s in seeds_seen)
-    return (_chart(rows, "RMSE / naive RMSE, one dot per seed", [1.0])
+    return (_chart(rows, "error / naive's error, one dot per seed", [1.0])
             + f"<p class='note'>{legend} (a deterministic model: one dot for every seed)</p>")

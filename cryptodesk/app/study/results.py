@@ -23,7 +23,8 @@ from cryptodesk.app.study.folder import StudyFolder
 from cryptodesk.app.study.spec import StudySpec
 
 BASELINE = "naive"
-SUMMARY_METRICS = ("mae", "rmse", "theils_u", "mape", "directional_accuracy")
+# price runs score MAE, RMSE, Theil's U, MAPE, direction; volatility runs QLIKE and MZ R²
+SUMMARY_METRICS = ("mae", "rmse", "theils_u", "mape", "directional_accuracy", "qlike", "mz_r2")
 SUMMARY_COLUMNS = ("series", "target", "model", "seeds", "cells", "failed", "n",
                    *[f"{m}_{s}" for m in SUMMARY_METRICS for s in ("mean", "std")])
 
@@ -73,15 +74,22 @@ class StudyResults:
         """Metrics of ``model`` (a study label, or naive) in a finished cell."""
         return self.metrics[cell.id][BASELINE if model == BASELINE else run_key(cell)]
 
-    def errors(self, series: str, model: str, target: str) -> pd.DataFrame:
-        """Forecast errors (actual - forecast) of a model: one column per seed (a single
-        column for a deterministic model), indexed by (origin, horizon)."""
+    def errors(self, series: str, model: str, target: str, qlike: bool = False) -> pd.DataFrame:
+        """Forecast errors (actual - forecast) of a model, or with ``qlike`` each forecast's
+        QLIKE loss (variance forecasts): one column per seed (a single column for a
+        deterministic model), indexed by (origin, horizon)."""
         columns = {}
         for cell in self.cells_of(series, model, target):
             frame = self._cell_forecasts(cell.id)
             name = BASELINE if model == BASELINE else run_key(cell)
             part = frame[frame["model"] == name].set_index(["origin", "horizon"])
-            columns[cell.seed if cell.seed is not None else -1] = part["actual"] - part["forecast"]
+            actual, forecast = part["actual"], part["forecast"]
+            if qlike:
+                values = pd.Series(qlike_points(actual.to_numpy(), forecast.to_numpy()),
+                                   index=part.index)
+            else:
+                values = actual - forecast
+            columns[cell.seed if cell.seed is not None else -1] = values
         return pd.DataFrame(columns).sort_index()
 
     def _cell_forecasts(self, cell_id: str) -> pd.DataFrame:
@@ -105,17 +113,35 @@ class StudyResults:
         cells = self.cells_of(series, model, target)
         done = [c for c in cells if c.id in self.metrics]
         values = [self.model_metrics(c, model) for c in done]
+        # naive, like every model without a seed, stands for all seeds (read from one cell)
+        fixed = bool(done) and (model == BASELINE or done[0].seed is None)
         row: dict[str, Any] = {
             "series": series, "target": target, "model": model,
-            "seeds": len(self.spec.seeds) if done and cells[0].seed is None else len(done),
+            "seeds": len(self.spec.seeds) if fixed else len(done),
             "cells": len(done), "failed": sum(c.id in self.failed for c in cells),
             "n": values[0].get("n") if values else None,
         }
         for metric in SUMMARY_METRICS:
-            mean, std = mean_std([v.get(metric) for v in values], deterministic=bool(
-                done and done[0].seed is None))
+            mean, std = mean_std([v.get(metric) for v in values], deterministic=fixed)
             row[f"{metric}_mean"], row[f"{metric}_std"] = mean, std
         return row
+
+
+def qlike_points(actual: np.ndarray, forecast: np.ndarray) -> np.ndarray:
+    """Each variance forecast's QLIKE loss ``a/f - log(a/f) - 1`` (Patton's normalised form,
+    as :func:`cryptodesk.evaluation.vol_metrics.qlike` averages it; NaN where a or f is not
+    positive, so those points drop out of a comparison)."""
+    a, f = np.asarray(actual, np.float64), np.asarray(forecast, np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = a / f
+        out = ratio - np.log(ratio) - 1.0
+    return np.where((a > 0) & (f > 0) & np.isfinite(out), out, np.nan)
+
+
+def headline_metrics(target: str) -> tuple[str, ...]:
+    """The metrics tables show for a target: MAE, RMSE, Theil's U for prices; QLIKE and
+    MZ R² for volatility (where MAE and RMSE of variances say little)."""
+    return ("qlike", "mz_r2") if target == "volatility" else ("mae", "rmse", "theils_u")
 
 
 def run_key(cell: Cell) -> str:

@@ -27,6 +27,7 @@ from cryptodesk.errors import ConfigError, CryptoDeskError
 MAX_SPEC_BYTES = 1024 * 1024
 MAX_SERIES, MAX_MODELS, MAX_SEEDS, MAX_COMPARISONS = 200, 64, 1000, 200
 METRICS = ("mae", "rmse")
+VOLATILITY_METRICS = ("mae", "rmse", "qlike")  # QLIKE compares variance forecasts only
 EXPECTATIONS = ("better", "not_worse")
 ENSEMBLE_PREFIX = "ensemble:"
 
@@ -247,8 +248,12 @@ def _parse(root: _Node, base: Path | None) -> StudySpec:
     targets = tuple(_target(n) for n in _get(t, "targets", ["price"]).items(8))
     threads = int(_get(t, "threads", 1).number(1, 256, whole=True))
     statistics = _statistics(t.get("statistics"))
+    _check_targets(models, targets, t["models"])
     comparisons = tuple(_comparison(n, labels, targets, series)
                         for n in _get(t, "comparisons", []).items(MAX_COMPARISONS, False))
+    for node, comparison in zip(_get(t, "comparisons", []).items(MAX_COMPARISONS, False),
+                                comparisons, strict=True):
+        _check_comparison_target(node, comparison, models)
     description = t["description"].text(4000) if _get(t, "description", "").value else ""
     return StudySpec(name, series, models, _protocol(t.get("protocol")), seeds, targets,
                      threads, comparisons, statistics, description)
@@ -292,6 +297,30 @@ def _model(node: _Node) -> ModelSpecEntry:
     except CryptoDeskError as exc:
         raise StudySpecError(f"{where}: {exc}") from None
     return entry
+
+
+def _check_targets(models: tuple[ModelSpecEntry, ...], targets: tuple[str, ...],
+                   node: _Node) -> None:
+    """Every model must forecast at least one of the study's targets (a model runs only on
+    the targets it supports: GARCH on volatility, the nets on price)."""
+    from cryptodesk.app.study.models import targets_of
+
+    for i, entry in enumerate(models):
+        if not set(targets_of(entry.name)) & set(targets):
+            raise StudySpecError(
+                f"{node.where}[{i}] ({entry.label}): forecasts {', '.join(targets_of(entry.name))}"
+                f" only; the study's targets are {', '.join(targets)}")
+
+
+def _check_comparison_target(node: _Node, c: Comparison,
+                             models: tuple[ModelSpecEntry, ...]) -> None:
+    from cryptodesk.app.study.models import targets_of
+
+    names = {m.label: m.name for m in models}
+    for label in (c.model, *c.baselines):
+        if c.target not in targets_of(names.get(label, label)):
+            raise StudySpecError(f"{node.where} ({c.name}): model {label!r} does not forecast "
+                                 f"{c.target}")
 
 
 def _tune(node: _Node, where: str) -> TuneSpec:
@@ -374,15 +403,16 @@ def _comparison(node: _Node, labels: list[str], targets: tuple[str, ...],
             raise where.fail(f"model {label!r} is not in the study's models ({', '.join(labels)})")
     if model in baselines:
         raise where.fail("a model cannot be its own baseline")
-    metrics = tuple(n.text(10).lower() for n in _get(t, "metrics", list(METRICS)).items(2))
-    if any(m not in METRICS for m in metrics) or len(set(metrics)) != len(metrics):
-        raise where.fail(f"metrics must be some of {', '.join(METRICS)}")
     expect = _get(t, "expect", "better").text(20).lower()
     if expect not in EXPECTATIONS:
         raise where.fail(f"expect must be one of {', '.join(EXPECTATIONS)}")
     target = _get(t, "target", targets[0]).text(40).lower()
     if target not in targets:
         raise where.fail(f"target {target!r} is not among the study's targets")
+    allowed = VOLATILITY_METRICS if target == "volatility" else METRICS
+    metrics = tuple(n.text(10).lower() for n in _get(t, "metrics", list(METRICS)).items(3))
+    if any(m not in allowed for m in metrics) or len(set(metrics)) != len(metrics):
+        raise where.fail(f"metrics must be some of {', '.join(allowed)} (for {target})")
     return Comparison(
         name=name, model=model, baselines=baselines, metrics=metrics, expect=expect,
         min_change=float(_get(t, "min_change", 0.0).number(0, 100)),

@@ -1,12 +1,13 @@
 """Verdicts on a study's comparisons: the numbers, and "supported", "not supported" or
 "contradicted".
 
-For each comparison (model A against each baseline B) on each series and metric (MAE, RMSE):
+For each comparison (model A against each baseline B) on each series and metric (MAE, RMSE;
+for volatility forecasts also QLIKE, Patton's ``a/f - log(a/f) - 1`` of the variances):
 
 - the **% change** of A's error over B's (seed-averaged metric; negative: A is better), with a
   paired moving-block **bootstrap** confidence interval (:mod:`cryptodesk.evaluation.bootstrap`);
 - the **Diebold–Mariano** p-value on the seed-averaged loss differential (absolute error for
-  MAE, squared error for RMSE; HLN correction), and its **Holm**-adjusted value across every
+  MAE, squared error for RMSE, the QLIKE loss itself; HLN correction), and its **Holm**-adjusted value across every
   test of the study (all comparisons × baselines × series × metrics form one family);
 - the **mean ± std over seeds** of the per-seed % change (a deterministic model pairs with
   every seed of the other);
@@ -105,15 +106,17 @@ class VerdictBook:
     def _test(self, comparison: Comparison, baseline: str, series: str, metric: str,
               seed: int) -> _Test:
         target = comparison.target
-        a = self.results.errors(series, comparison.model, target)
-        b = self.results.errors(series, baseline, target)
+        qlike = metric == "qlike"
+        a = self.results.errors(series, comparison.model, target, qlike=qlike)
+        b = self.results.errors(series, baseline, target, qlike=qlike)
         joined = a.add_prefix("a").join(b.add_prefix("b"), how="inner").dropna()
         ea = joined.iloc[:, : a.shape[1]].to_numpy().T
         eb = joined.iloc[:, a.shape[1]:].to_numpy().T
-        change = pct_change(ea, eb, metric, replicates=self.results.spec.statistics.bootstrap,
+        kind = "loss" if qlike else metric  # QLIKE rows are already per-point losses
+        change = pct_change(ea, eb, kind, replicates=self.results.spec.statistics.bootstrap,
                             level=self.results.spec.statistics.level, seed=seed)
-        per_seed = _per_seed_change(a.columns, ea, b.columns, eb, metric)
-        loss = np.abs if metric == "mae" else np.square
+        per_seed = _per_seed_change(a.columns, ea, b.columns, eb, kind)
+        loss = {"mae": np.abs, "rmse": np.square}.get(metric, lambda x: x)
         diff = loss(ea).mean(axis=0) - loss(eb).mean(axis=0)
         origins = joined.index.get_level_values("origin")
         per_origin = pd.Series(diff).groupby(np.asarray(origins), sort=True).mean().to_numpy()
