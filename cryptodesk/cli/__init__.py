@@ -3,7 +3,7 @@
 Each command group lives in its own module with a ``register(subparsers)`` function, so the
 groups stay small and independent: :mod:`.data_cmds` (store, import, demo),
 :mod:`.exchange_cmds` (``data fetch|exchanges|markets``), :mod:`.backtest_cmds`,
-:mod:`.run_cmds` (``run SPEC.json``),
+:mod:`.run_cmds` (``run SPEC.json``), :mod:`.study_cmds` (``study run|show|builtin``),
 :mod:`.models_cmds` (``train``, ``forecast``, ``models ...``), :mod:`.sentiment_cmds`
 (``sentiment ...``, ``series ...``), :mod:`.doctor_cmds`.
 
@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
         models_cmds,
         run_cmds,
         sentiment_cmds,
+        study_cmds,
     )
 
     parser = _Parser(
@@ -56,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     models_cmds.register(sub)
     doctor_cmds.register(sub)
     sentiment_cmds.register(sub)
+    study_cmds.register(sub)
     gui = sub.add_parser("gui", help="open the desktop app")
     gui.set_defaults(func=_run_gui)
     return parser

@@ -100,3 +100,24 @@ def dm_test_differential(
     else:
         p = float(stats.t.sf(stat, df))
     return DMResult(float(stat), min(1.0, p), n, horizon, alternative)
+
+
+def holm_adjust(p_values: list[float | None]) -> list[float | None]:
+    """Holm–Bonferroni adjusted p-values (step-down, monotone, capped at 1).
+
+    A study tests many comparisons at once (model pairs × series × metrics); with 20 tests at
+    5 % one "significant" result is expected by chance alone. Holm's method controls the
+    family-wise error rate without assuming independence and is uniformly more powerful than
+    Bonferroni: the k-th smallest of m p-values is multiplied by ``m - k + 1``, then a running
+    maximum keeps the order. None or NaN entries (tests that could not be run) stay None and
+    do not count towards m.
+    """
+    valid = [(float(p), i) for i, p in enumerate(p_values)
+             if p is not None and math.isfinite(float(p))]
+    out: list[float | None] = [None] * len(p_values)
+    m = len(valid)
+    running = 0.0
+    for rank, (p, i) in enumerate(sorted(valid)):
+        running = max(running, min(1.0, (m - rank) * p))
+        out[i] = running
+    return out

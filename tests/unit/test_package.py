@@ -13,7 +13,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize(
-    "module", ["cryptodesk", "cryptodesk.cli", "cryptodesk.data.store", "cryptodesk.data.csv_import"]
+    "module", ["cryptodesk", "cryptodesk.cli", "cryptodesk.data.store", "cryptodesk.data.csv_import",
+               "cryptodesk.app.study.live"]  # what a Study panel imports in the GUI process
 )
 def test_import_does_not_load_heavy_libraries(module: str) -> None:
     code = (

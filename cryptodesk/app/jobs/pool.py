@@ -25,7 +25,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +47,8 @@ class Worker:
 
     _ids = itertools.count(1)
 
-    def __init__(self, nice: int = WORKER_NICE, stderr_dir: Path | None = None) -> None:
+    def __init__(self, nice: int = WORKER_NICE, stderr_dir: Path | None = None,
+                 env: Mapping[str, str] | None = None, own_session: bool = False) -> None:
         folder = Path(stderr_dir or tempfile.gettempdir())
         folder.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(prefix="cryptodesk-worker-", suffix=".stderr", dir=folder)
@@ -57,7 +58,8 @@ class Worker:
         self.process = subprocess.Popen(
             [*worker_command(), "--stderr", name, "--nice", str(nice)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            close_fds=True,
+            close_fds=True, env=None if env is None else {**os.environ, **env},
+            start_new_session=own_session,
         )
         self._inbox: queue.Queue[bytes | None] = queue.Queue()
         threading.Thread(target=self._read, daemon=True,
@@ -264,10 +266,16 @@ class WorkerPool:
     """Worker processes on demand: one per running job, ``keep_idle`` kept warm."""
 
     def __init__(self, keep_idle: int = 1, nice: int = WORKER_NICE,
-                 stderr_dir: Path | None = None) -> None:
+                 stderr_dir: Path | None = None, env: Mapping[str, str] | None = None,
+                 own_session: bool = False) -> None:
+        """``env``: variables added to the workers' environment (a study caps their BLAS
+        threads); ``own_session``: start workers in their own session, so a Ctrl+C in the
+        terminal reaches only the owner, which then cancels its jobs cleanly."""
         self.keep_idle = keep_idle
         self.nice = nice
         self.stderr_dir = stderr_dir
+        self.env = dict(env) if env is not None else None
+        self.own_session = own_session
         self._idle: list[Worker] = []
         self._busy: set[Worker] = set()
         self._lock = threading.Lock()
@@ -322,7 +330,7 @@ class WorkerPool:
             worker.kill()
 
     def _new_worker(self) -> Worker:
-        return Worker(self.nice, self.stderr_dir)
+        return Worker(self.nice, self.stderr_dir, self.env, self.own_session)
 
     def _take(self) -> Worker:
         with self._lock:

@@ -30,6 +30,8 @@ JOBS: dict[str, str] = {
     "retrain": "cryptodesk.app.retrain:retrain_job",
     "retrain_suggestions": "cryptodesk.app.retrain:retrain_suggestions_job",
     "warm_up": "cryptodesk.app.jobs.runner:warm_up_job",
+    "study_cell": "cryptodesk.app.study.cell_job:study_cell_job",
+    "study": "cryptodesk.app.study.job:study_job",
 }
 ALLOWED_PREFIXES = ("cryptodesk.app.",)
 EXTRA_MODULES_ENV = "CRYPTODESK_EXTRA_JOB_MODULES"
