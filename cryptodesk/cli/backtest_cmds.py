@@ -59,6 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--set", action="append", default=[], metavar="MODEL.KEY=VALUE",
                      help="model setting, e.g. lightgbm.n_estimators=300 (value parsed as JSON "
                           "when it can be); repeatable")
+    add_cross_arguments(run)
     add_output_arguments(p)
     p.add_argument("--save-spec", type=Path, metavar="RUN.json",
                    help="write the run spec (replay it with 'cryptodesk run RUN.json')")
@@ -66,6 +67,16 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="list the models and their settings, then exit")
     add_trading_arguments(p)
     p.set_defaults(func=cmd_backtest)
+
+
+def add_cross_arguments(group: Any) -> None:
+    """``--with`` / ``--with-lags``: other stored series' lagged returns as features."""
+    group.add_argument("--with", dest="with_symbols", action="append", default=[],
+                       metavar="SYMBOL",
+                       help="another stored series (same timeframe) whose lagged log returns "
+                            "feed every learning model, joined causally; repeatable")
+    group.add_argument("--with-lags", type=int, default=3, metavar="N",
+                       help="lagged returns per --with series (default 3)")
 
 
 def add_trading_arguments(parser: argparse.ArgumentParser) -> None:
@@ -117,23 +128,33 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
 def spec_from_args(args: argparse.Namespace, candles: Any) -> Any:
     """The run spec the flags describe (full model configs, the seed, the protocol)."""
+    from cryptodesk.app.cross_asset import plan_cross
     from cryptodesk.app.defaults import default_seed
     from cryptodesk.app.runspec import build_run_spec
 
-    names = [n.strip().lower() for n in args.models.split(",") if n.strip()]
-    if not names:
-        raise ModelError("--models is empty")
-    settings = _parse_settings(args.set, names)
+    models = models_from_args(args)
     protocol = build_protocol(args, str(candles.attrs.get("timeframe", "1d")))
     strategy = strategy_from_args(args) if args.strategy else None
     regimes = {"vol": "volatility", "markov": "markov", "none": None}[args.regimes]
     seed = default_seed() if args.seed is None else args.seed
+    specs, cross = plan_cross(candles, models, args.with_symbols, lags=args.with_lags)
     return build_run_spec(
-        candles, [(n, settings.get(n, {})) for n in names], protocol, seed=seed,
+        candles, specs, protocol, seed=seed,
         preset=args.preset, strategy=strategy, regimes=regimes,
         csv=str(args.csv.resolve()) if args.csv is not None else None,
-        monitor_window=args.monitor_window, monitor_k=args.monitor_k,
+        monitor_window=args.monitor_window, monitor_k=args.monitor_k, cross=cross,
     )
+
+
+def models_from_args(args: argparse.Namespace) -> list[tuple[str, dict[str, Any]]]:
+    """``--models`` (``ensemble:a+b`` spelled out) with the ``--set`` settings of each."""
+    from cryptodesk.app.ensemble import parse_model_token
+
+    tokens = [parse_model_token(t) for t in args.models.split(",") if t.strip()]
+    if not tokens:
+        raise ModelError("--models is empty")
+    settings = _parse_settings(args.set, [n for n, _ in tokens])
+    return [(n, {**extra, **settings.get(n, {})}) for n, extra in tokens]
 
 
 def build_protocol(args: argparse.Namespace, timeframe: str) -> Any:

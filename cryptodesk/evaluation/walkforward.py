@@ -137,11 +137,12 @@ def walk_forward(
     candles: pd.DataFrame,
     spec: WalkForwardSpec,
     ctx: TaskContext | None = None,
+    label: str | None = None,
 ) -> WalkForwardResult:
     """Run ``model`` through the walk-forward described by ``spec`` on ``candles``.
 
     ``model`` is an unfitted :class:`Forecaster` (refitted in place) or a factory returning a
-    fresh one. Raises :class:`DataError` when the data are too short for the spec, and
+    fresh one; ``label`` names its results and events (default: the model's name). Raises :class:`DataError` when the data are too short for the spec, and
     :class:`~cryptodesk.jobs.Cancelled` when cancelled (partial results already handed out
     stay valid).
     """
@@ -167,7 +168,7 @@ def walk_forward(
     n_fits, fit_s, pred_s = 0, 0.0, 0.0
     fits: list[dict[str, Any]] = []
     train_rows_first = 0
-    name = forecaster.name
+    name = label or forecaster.name
     for step, o in enumerate(origins):
         ctx.check_cancelled()
         o = int(o)

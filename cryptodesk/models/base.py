@@ -232,6 +232,11 @@ class Forecaster(abc.ABC):
         """
         return 1
 
+    def manifest_sections(self) -> dict[str, Any]:
+        """Extra top-level sections for a saved bundle's manifest (an ensemble lists its member
+        sub-bundles, a tuned model its studies); none by default."""
+        return {}
+
     def fit_summary(self) -> dict[str, Any]:
         """A few JSON-able facts about the last fit (chosen order, trees, epochs run) that
         reports and the GUI show next to the metrics; empty by default."""

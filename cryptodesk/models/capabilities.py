@@ -26,6 +26,8 @@ class Capabilities:
     - ``epochs``: trains in epochs and reports a loss curve per epoch.
     - ``min_train_bars``: the fewest training rows ``fit`` accepts.
     - ``native_payload``: ``save`` writes files besides ``model.json``.
+    - ``composite``: combines member models whose configs it holds (``member_configs``);
+      external columns are given to those members.
     """
 
     quantiles: bool = False
@@ -38,6 +40,7 @@ class Capabilities:
     epochs: bool = False
     min_train_bars: int = 2
     native_payload: bool = False
+    composite: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (for reports, manifests and the GUI)."""
@@ -46,4 +49,4 @@ class Capabilities:
     @property
     def takes_external(self) -> bool:
         """True when external columns (sentiment, other series) can feed the model."""
-        return self.uses_features or self.external_inputs
+        return self.uses_features or self.external_inputs or self.composite

@@ -27,6 +27,8 @@ JOBS: dict[str, str] = {
     "save_model": "cryptodesk.app.library:save_model_job",
     "forecast_bundle": "cryptodesk.app.forecast:forecast_bundle_job",
     "warm_up": "cryptodesk.app.jobs.runner:warm_up_job",
+    "tune": "cryptodesk.app.tune:tune_job",
+    "explain": "cryptodesk.app.explain:explain_job",
 }
 ALLOWED_PREFIXES = ("cryptodesk.app.",)
 EXTRA_MODULES_ENV = "CRYPTODESK_EXTRA_JOB_MODULES"
