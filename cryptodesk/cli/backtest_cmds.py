@@ -37,11 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Walk-forward backtest: every model is refitted on data up to each origin "
                     "only and scored next to the naive forecast (last close).",
     )
-    src = p.add_argument_group("data")
-    src.add_argument("--symbol", help="stored symbol (e.g. BTC-USD); with --csv, its label")
-    src.add_argument("--timeframe", help="pick the timeframe when several are stored")
-    src.add_argument("--source", help="pick the source when several are stored")
-    src.add_argument("--csv", type=Path, help="read candles from this CSV instead of the store")
+    add_data_arguments(p)
     run = p.add_argument_group("protocol")
     run.add_argument("--models", default=",".join(DEFAULT_MODELS),
                      help=f"comma-separated model names (default: {','.join(DEFAULT_MODELS)})")
@@ -67,6 +63,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="list the models and their settings, then exit")
     add_trading_arguments(p)
     p.set_defaults(func=cmd_backtest)
+
+
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``data`` option group: a stored series or a CSV file (read by ``_load_candles``)."""
+    src = parser.add_argument_group("data")
+    src.add_argument("--symbol", help="stored symbol (e.g. BTC-USD); with --csv, its label")
+    src.add_argument("--timeframe", help="pick the timeframe when several are stored")
+    src.add_argument("--source", help="pick the source when several are stored")
+    src.add_argument("--csv", type=Path, help="read candles from this CSV instead of the store")
 
 
 def add_cross_arguments(group: Any) -> None:
@@ -252,6 +257,7 @@ def _list_models() -> int:
                 rng = f" {{{', '.join(map(str, spec.choices))}}}"
             default = json.dumps(spec.default.to_dict() if spec.group else
                                  list(spec.default) if isinstance(spec.default, tuple) else spec.default)
-            print(f"    {spec.name} = {default}{rng}  {spec.help}".rstrip())
+            tune = "" if spec.search is None else f" tune {json.dumps(spec.search.to_dict())}"
+            print(f"    {spec.name} = {default}{rng}{tune}  {spec.help}".rstrip())
     sys.stdout.flush()
     return 0

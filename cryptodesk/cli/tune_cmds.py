@@ -26,18 +26,14 @@ from cryptodesk.errors import ModelError
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``tune`` command."""
-    from cryptodesk.cli.backtest_cmds import add_cross_arguments
+    from cryptodesk.cli.backtest_cmds import add_cross_arguments, add_data_arguments
     from cryptodesk.cli.run_output import add_output_arguments
 
     p = sub.add_parser(
         "tune", help="tune a model inside each walk-forward training window (Optuna)",
         description="Nested walk-forward tuning: trials are scored on inner folds of each "
                     "outer training window only; the outer test block never reaches a trial.")
-    src = p.add_argument_group("data")
-    src.add_argument("--symbol", help="stored symbol (e.g. BTC-USD); with --csv, its label")
-    src.add_argument("--timeframe", help="pick the timeframe when several are stored")
-    src.add_argument("--source", help="pick the source when several are stored")
-    src.add_argument("--csv", type=Path, help="read candles from this CSV instead of the store")
+    add_data_arguments(p)
     g = p.add_argument_group("tuning")
     g.add_argument("--model", required=True,
                    help="model(s) to tune, comma-separated (e.g. lightgbm or lightgbm,lstm)")

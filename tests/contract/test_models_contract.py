@@ -203,11 +203,15 @@ def test_save_load_identical(name: str, candles: pd.DataFrame, tmp_path) -> None
                 np.testing.assert_array_equal(x, y)
 
 
+FRESH = ["ensemble", *VARIANTS]  # the registry's other models: tests/unit/test_bundles.py
+
+
 def test_save_load_in_a_fresh_process_is_bit_identical(candles: pd.DataFrame, tmp_path) -> None:
-    """Every model (and variant) saved here, loaded by a new Python process, forecasts the
-    same bits: nothing depends on state that lives only in the saving process."""
+    """The ensemble (learned weights, members as sub-folders) and the pre-trained net, saved
+    here and loaded by a new Python process, forecast the same bits: nothing depends on state
+    that lives only in the saving process."""
     expected = {}
-    for i, name in enumerate(MODELS):
+    for i, name in enumerate(FRESH):
         model = _model(name)
         model.fit(candles.iloc[:220], horizon=2)
         model.save(tmp_path / f"m{i}")
@@ -218,13 +222,13 @@ def test_save_load_in_a_fresh_process_is_bit_identical(candles: pd.DataFrame, tm
         "import sys, numpy as np, pandas as pd\n"
         "from cryptodesk.models.registry import load_model\n"
         "root = sys.argv[1]; data = pd.read_parquet(root + '/candles.parquet')\n"
-        f"for i in range({len(MODELS)}):\n"
+        f"for i in range({len(FRESH)}):\n"
         "    fc = load_model(f'{root}/m{i}').predict(data, 2)\n"
         "    np.savez(f'{root}/out{i}.npz', **{k: v for k in ('point', 'q10', 'q90', 'p_up')\n"
         "             if (v := getattr(fc, k)) is not None})\n"
     )
     subprocess.run([sys.executable, "-c", code, str(tmp_path)], check=True, timeout=300)
-    for i, name in enumerate(MODELS):
+    for i, name in enumerate(FRESH):
         got = np.load(tmp_path / f"out{i}.npz")
         for field, want in zip(("point", "q10", "q90", "p_up"), expected[i], strict=True):
             assert (want is None) == (field not in got), (name, field)

@@ -152,3 +152,20 @@ def test_train_with_another_asset_saves_a_bundle_that_rebuilds_its_inputs(crypto
     assert manifest["external_sources"]["x_BTC-USD"]["kind"] == "asset"
     table, _m, notes = forecast_from_bundle(ModelLibrary(), saved.bundle.id, target, 1)
     assert np.isfinite(table["forecast"]).all() and any("rebuilt" in n for n in notes)
+
+
+def test_backtest_with_flag_feeds_the_other_assets_returns(cryptodesk_home, tmp_path) -> None:
+    import json
+
+    from cryptodesk.cli import main
+
+    _store_with(cryptodesk_home, target=random_walk(220, seed=3, symbol="ETH-USD"),
+                other=random_walk(220, seed=4, symbol="BTC-USD"))
+    out = tmp_path / "r.json"
+    assert main(["backtest", "--symbol", "ETH-USD", "--models", "lightgbm", "--with", "BTC-USD",
+                 "--with-lags", "2", "--set", "lightgbm.n_estimators=5", "--test-size", "10",
+                 "--quiet", "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    lgbm = next(m for m in report["models"] if m["model"] == "lightgbm")
+    assert lgbm["config"]["features"]["external"] == ["x_btc_usd_ret_0", "x_btc_usd_ret_1"]
+    assert report["run_spec"]["cross"][0]["data"]["symbol"] == "BTC-USD"

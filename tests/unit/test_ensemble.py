@@ -133,3 +133,23 @@ def test_cli_spells_an_ensemble_with_its_members(tmp_path, capsys) -> None:
     entry = next(m for m in report["models"] if m["model"] == "ensemble:drift+arima/stack")
     assert entry["config"]["combiner"] == "stack" and entry["fits"][0]["weights"]
     assert "ensemble:drift+arima/stack" in capsys.readouterr().out
+
+
+def test_member_picking_helpers_for_the_front_ends() -> None:
+    from cryptodesk.app.ensemble import (
+        combiners,
+        ensemble_spec,
+        member_candidates,
+        parse_model_token,
+    )
+
+    assert "ensemble" not in member_candidates() and {"arima", "lstm"} <= set(member_candidates())
+    assert combiners() == ("mean", "inverse_error", "stack")
+    spec = ensemble_spec(["arima", "drift"], "inverse_error", seed=3)
+    assert spec.name == "ensemble" and spec.key == "ensemble:arima+drift/inverse_error"
+    assert spec.config["member_configs"]["arima"]["max_p"] >= 0
+    assert parse_model_token("Ensemble:arima+drift") == ("ensemble", {"members": ["arima", "drift"]})
+    assert parse_model_token("lstm") == ("lstm", {})
+    for bad in ("lstm:arima+drift", "ensemble:arima"):
+        with pytest.raises(ModelError):
+            parse_model_token(bad)
