@@ -93,7 +93,7 @@ def _net(model: Any, frame: pd.DataFrame, bars: int, train: pd.DataFrame, repeat
     lookback = cfg.lookback
 
     def forecast(windows: np.ndarray) -> np.ndarray:
-        with torch.no_grad():
+        with torch.no_grad(), model._threads():
             out = model.net(torch.from_numpy(windows.astype(np.float32))).numpy()
         return model.y_scaler.inverse(out[:, :, out.shape[-1] // 2])[:, 0]
 

@@ -61,6 +61,8 @@ from cryptodesk.models.torch_configs import (
 from cryptodesk.models.torch_train import (
     TrainResult,
     WindowSource,
+    choose_device,
+    cpu_threads,
     n_outputs,
     predict_windows,
     train_network,
@@ -178,7 +180,16 @@ class TorchForecaster(Forecaster):
             y_scaler=y_scaler,
         )
 
+    def _threads(self) -> Any:
+        """The config's CPU thread count around a fit or forecast (see ``cpu_threads``)."""
+        on_cpu = choose_device(self.config.device).type == "cpu"
+        return cpu_threads(self.config.num_threads if on_cpu else None)
+
     def _fit(self, train: pd.DataFrame, ctx: TaskContext, horizon: int) -> None:
+        with self._threads():
+            self._fit_net(train, ctx, horizon)
+
+    def _fit_net(self, train: pd.DataFrame, ctx: TaskContext, horizon: int) -> None:
         cfg = self.config
         close = train["close"].to_numpy(dtype=np.float64)
         prep = self.prepare(self._inputs(train), close, horizon)
@@ -236,6 +247,10 @@ class TorchForecaster(Forecaster):
 
     # ------------------------------------------------------------------ predict
     def _predict(self, history: pd.DataFrame, horizon: int) -> Forecast:
+        with self._threads():
+            return self._predict_net(history, horizon)
+
+    def _predict_net(self, history: pd.DataFrame, horizon: int) -> Forecast:
         if self.net is None:
             raise ModelError(f"{self.name}: no network (model not fitted or not loaded)")
         cfg = self.config
