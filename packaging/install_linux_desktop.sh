@@ -4,7 +4,7 @@
 #   bash packaging/install_linux_desktop.sh [PATH_TO_cryptodesk_EXECUTABLE]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-RES=cryptodesk/resources
+RES=resources
 APP_ID=io.github.cryptodesk.CryptoDesk
 DATA=${XDG_DATA_HOME:-$HOME/.local/share}
 EXE=${1:-$(command -v cryptodesk || true)}

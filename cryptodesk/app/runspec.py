@@ -15,7 +15,6 @@ except the CSV data path the user named.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from cryptodesk.sentiment.aggregate import AggregationConfig
 
 SCHEMA = "cryptodesk.run/1"
 MAX_SPEC_BYTES = 4 * 1024 * 1024
+MAX_SPEC_DEPTH = 32
 MAX_MODELS = 64
 TARGETS = ("price",)
 REGIMES = ("volatility", "markov", None)
@@ -261,32 +261,30 @@ class RunSpec:
         )
 
     @classmethod
-    def from_json(cls, text: str) -> RunSpec:
-        """Parse spec text (bounded size and nesting) and validate it."""
-        if len(text) > MAX_SPEC_BYTES:
-            raise RunSpecError(f"run spec is larger than {MAX_SPEC_BYTES // 1024 // 1024} MB")
+    def from_json(cls, text: str | bytes) -> RunSpec:
+        """Parse spec text (bounded size, nesting and numbers) and validate it."""
+        from cryptodesk.safejson import JsonInputError, loads_bounded
+
         try:
-            raw = json.loads(text, parse_constant=_no_constant)
-        except RecursionError:
-            raise RunSpecError("run spec is nested too deeply") from None
-        except ValueError as exc:  # JSONDecodeError, and ints past Python's digit limit
-            raise RunSpecError(f"run spec is not valid JSON ({exc})") from None
+            raw = loads_bounded(text, MAX_SPEC_BYTES, MAX_SPEC_DEPTH)
+        except JsonInputError as exc:
+            raise RunSpecError(f"run spec {exc}") from None
         return cls.from_dict(raw)
 
     @classmethod
     def read(cls, path: Path) -> RunSpec:
         """Read a spec file (one-line error when missing, unreadable or invalid)."""
+        from cryptodesk.safejson import read_file_bounded
+
         path = Path(path)
         try:
-            if path.stat().st_size > MAX_SPEC_BYTES:
-                raise RunSpecError(f"{path}: larger than {MAX_SPEC_BYTES // 1024 // 1024} MB")
-            text = path.read_text(encoding="utf-8")
+            data = read_file_bounded(path, MAX_SPEC_BYTES)
         except FileNotFoundError:
             raise RunSpecError(f"no run spec at {path}") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise RunSpecError(f"cannot read {path}: {exc}") from None
+        except OSError as exc:
+            raise RunSpecError(f"cannot read {path}: {exc.strerror or exc}") from None
         try:
-            return cls.from_json(text)
+            return cls.from_json(data)
         except RunSpecError as exc:
             raise RunSpecError(f"{path}: {exc}") from None
 
@@ -460,7 +458,3 @@ def _sentiment(raw: Any) -> SentimentInput | None:
     aggregation = AggregationConfig.from_dict(_object(raw.get("aggregation", {}),
                                                       "sentiment.aggregation"))
     return SentimentInput(str(dataset), aggregation)
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")

@@ -165,11 +165,11 @@ def _check_settings() -> str:
     from cryptodesk.settings import load_settings
 
     path = app_paths().settings_file
-    if not path.exists():
-        return f"no settings file yet (defaults); would be {path}"
-    settings, warnings = load_settings(path)
+    settings, warnings = load_settings(path)  # never blocks, even on a FIFO in the file's place
     if warnings:
         raise RuntimeError(warnings[0])
+    if not path.exists():
+        return f"no settings file yet (defaults); would be {path}"
     return f"{path} (theme {settings.theme}, device {settings.device})"
 
 

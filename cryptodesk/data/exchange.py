@@ -14,6 +14,11 @@ by ``cryptodesk data fetch`` and, later, by the GUI in a worker thread.
 - **Faults**: transient errors are retried with backoff and jitter (see
   :class:`~cryptodesk.data.exchange_client.Retrier`); permanent ones fail at once. Duplicate or
   overlapping candles are harmless: pages are de-duplicated and the store keeps one row a time.
+- **No silent holes**: an empty or stale page is taken as the end of the exchange's history only
+  when the exchange's newest candle is older than the page; otherwise the download skips ahead
+  and, after the last page, checks every gap in what it stored against the exchange's answers,
+  fetches the unexplained ones again and fails with :class:`MissingCandles` (naming the ranges)
+  for any it still cannot get. A gap the exchange's answers prove (its own missing hours) stays.
 
 ccxt is imported lazily (inside the functions that need it).
 """
@@ -26,7 +31,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from cryptodesk.data.exchange_client import (
@@ -44,7 +48,17 @@ from cryptodesk.data.exchange_client import (
     resolve_timeframe,
     rewrite_api_urls,
 )
-from cryptodesk.data.schema import COLUMNS, INDEX_NAME, SeriesKey, make_candles
+from cryptodesk.data.exchange_pages import (
+    Download,
+    IncompleteDownload,
+    IncompleteRetries,
+    MissingCandles,
+    as_ranges,
+    fill_hint,
+    ranges_text,
+    ts,
+)
+from cryptodesk.data.schema import SeriesKey
 from cryptodesk.data.store import CandleStore
 from cryptodesk.data.timeframes import timeframe_seconds
 from cryptodesk.errors import DataError, ExchangeError
@@ -53,7 +67,9 @@ from cryptodesk.jobs import Cancelled, TaskContext, null_context
 __all__ = [
     "ExchangeInfo",
     "FetchResult",
+    "IncompleteDownload",
     "MarketInfo",
+    "MissingCandles",
     "RetriesExhausted",
     "RetryPolicy",
     "exchange_ids",
@@ -84,6 +100,7 @@ class FetchResult:
     first: pd.Timestamp | None
     last: pd.Timestamp | None
     elapsed_s: float
+    refetched: int = 0  # candles the final check fetched again after empty answers
 
     @property
     def rate(self) -> float:
@@ -150,9 +167,13 @@ def fetch_candles(
 
     Raises :class:`~cryptodesk.errors.ExchangeError` at once for permanent errors (unknown
     exchange, market or timeframe: the message lists what exists) and after ``retry.max_retries``
-    consecutive transient failures (the message says what was kept); raises
+    consecutive transient failures (the message says what was kept); :class:`MissingCandles`
+    when the exchange kept answering empty for ranges it serves; raises
     :class:`~cryptodesk.jobs.Cancelled` when ``ctx`` is cancelled. In every case the pages
-    already written stay in the store, and running the same call again resumes.
+    already written stay in the store, and running the same call again resumes. Once the
+    download has started, every error is an :class:`IncompleteDownload` (a
+    :class:`RetriesExhausted` too where retries ran out), whose ``missing`` and message name the
+    ranges the store still lacks.
 
     ``timeout_ms`` and ``retry`` come from the exchange's settings in the CLI; ``client`` is a
     ready ccxt client (then ``api_url``, ``timeout_ms`` and ``client_config`` are not used);
@@ -178,7 +199,7 @@ def fetch_candles(
         exchange_tf, tf = resolve_timeframe(client, timeframe)
     market = resolve_market(client, symbol)
     key = SeriesKey(client.id, market["symbol"], tf)
-    job = _Download(
+    job = Download(
         store=store, client=client, retrier=retrier, ctx=ctx, key=key,
         market_symbol=market["symbol"], exchange_tf=exchange_tf,
         step_ms=timeframe_seconds(tf) * 1000,
@@ -188,21 +209,48 @@ def fetch_candles(
     end_ms = None if until_ts is None else int(until_ts.value // 1_000_000)
     try:
         job.run(start_ms, end_ms)
+    except MissingCandles as exc:
+        raise MissingCandles(f"{exc}; {job.kept()}", exc.missing) from exc
     except RetriesExhausted as exc:
-        raise RetriesExhausted(f"{exc}; {job.kept()}; run the same command again to resume") from exc
+        raise _failed(IncompleteRetries, exc, job, start_ms, resume=True) from exc
     except ExchangeError as exc:
-        raise ExchangeError(f"{exc}; {job.kept()}") from exc
+        raise _failed(IncompleteDownload, exc, job, start_ms, resume=False) from exc
     except Cancelled:
-        log.info("download of %s cancelled; %s", key, job.kept())
+        holes = _holes(job, job.missing_after_failure(start_ms))
+        log.info("download of %s cancelled; %s%s", key, job.kept(),
+                 f"; also missing {ranges_text(holes)}" if holes else "")
         raise
     elapsed = time.monotonic() - started
     ctx.progress(1.0, f"{job.received:,} bars · done · {job.received / max(elapsed, 1e-9):,.0f} bars/s")
     return FetchResult(
-        key=key, since=_ts(start_ms), until=_ts(end_ms), requests=job.requests,
+        key=key, since=ts(start_ms), until=ts(end_ms), requests=job.requests,
         retries=retrier.retries, received=job.received, added=job.added,
-        dropped_open=job.dropped_open, first=_ts(job.first_ms), last=_ts(job.last_ms),
-        elapsed_s=elapsed,
+        dropped_open=job.dropped_open, first=ts(job.first_ms), last=ts(job.last_ms),
+        elapsed_s=elapsed, refetched=job.refetched,
     )
+
+
+def _failed(kind: type[IncompleteDownload], exc: ExchangeError, job: Download, start_ms: int,
+            resume: bool) -> IncompleteDownload:
+    """The error to raise for a download that failed part way: what was kept and what is missing
+    (a plain re-run resumes after the newest stored candle, so holes before it need --since)."""
+    missing = job.missing_after_failure(start_ms)
+    holes = _holes(job, missing)
+    text = f"{exc}; {job.kept()}"
+    if missing:
+        text += f"; missing {ranges_text(missing)}"
+    if holes:
+        text += f"; {fill_hint(holes)}"
+    if resume and not job.paged:
+        text += "; run the same command again to resume"
+    return kind(text, as_ranges(missing))
+
+
+def _holes(job: Download, missing: list[tuple[int, int | None]]) -> list[tuple[int, int]]:
+    """The spans of ``missing`` before the point where the page loop stopped (a re-run without
+    --since does not revisit them; the last span is that point on, which a re-run resumes)."""
+    before = missing if job.paged else missing[:-1]
+    return [(a, b) for a, b in before if b is not None and b > a]
 
 
 def _start_ms(store: CandleStore, key: SeriesKey, since: pd.Timestamp | None, step_ms: int) -> int:
@@ -212,113 +260,3 @@ def _start_ms(store: CandleStore, key: SeriesKey, since: pd.Timestamp | None, st
     if last is None:
         return 0  # the exchange's whole history: it answers from its first candle on
     return int(last.value // 1_000_000) + step_ms
-
-
-def _ts(ms: int | None) -> pd.Timestamp | None:
-    return None if ms is None else pd.Timestamp(ms, unit="ms", tz="UTC")
-
-
-@dataclass
-class _Download:
-    """The page loop of one download, with its counters (read for messages on failure)."""
-
-    store: CandleStore
-    client: Any
-    retrier: Retrier
-    ctx: TaskContext
-    key: SeriesKey
-    market_symbol: str
-    exchange_tf: str
-    step_ms: int
-    limit: int | None
-    requests: int = 0
-    received: int = 0
-    added: int = 0
-    dropped_open: int = 0
-    first_ms: int | None = None
-    last_ms: int | None = None
-
-    def run(self, start_ms: int, end_ms: int | None) -> None:
-        cursor = start_ms
-        origin: int | None = None  # first candle received: where the progress bar starts
-        t0 = time.monotonic()
-        while True:
-            self.ctx.check_cancelled()
-            now = int(self.client.milliseconds())
-            stop = now if end_ms is None else min(end_ms, now)
-            # nothing left that is both in range and closed
-            if cursor >= stop or cursor + self.step_ms > now:
-                return
-            rows = self.retrier.call(
-                f"fetching {self.market_symbol} {self.exchange_tf} candles from {_fmt(cursor)}",
-                self.client.fetch_ohlcv, self.market_symbol, self.exchange_tf, cursor, self.limit,
-            )
-            self.requests += 1
-            if not rows:
-                return  # no candles from here on
-            times, values = _page_arrays(rows)
-            keep = times >= cursor
-            if end_ms is not None:
-                keep &= times < end_ms
-            is_open = times + self.step_ms > now
-            self.dropped_open += int((keep & is_open).sum())
-            keep &= ~is_open
-            newest = int(times.max())
-            if keep.any():
-                self._write(times[keep], values[keep])
-                origin = self.first_ms if origin is None else origin
-            if newest < cursor:
-                return  # the exchange ignores `since`: no progress possible
-            cursor = newest + self.step_ms
-            if (end_ms is not None and cursor >= end_ms) or is_open.any():
-                return
-            self._report(cursor, origin, stop, t0)
-
-    def _write(self, times: np.ndarray, values: np.ndarray) -> None:
-        index = pd.DatetimeIndex((times * 1_000_000).view("datetime64[ns]")).tz_localize("UTC")
-        index.name = INDEX_NAME
-        frame = pd.DataFrame(values, index=index, columns=list(COLUMNS))
-        if index.has_duplicates:  # an exchange repeating a row: the later copy wins
-            frame = frame[~index.duplicated(keep="last")]
-        candles = make_candles(
-            frame, source=self.key.source, symbol=self.key.symbol, timeframe=self.key.timeframe
-        )
-        result = self.store.write(candles)
-        self.received += len(candles)
-        self.added += result.added
-        first, last = int(times.min()), int(times.max())
-        self.first_ms = first if self.first_ms is None else min(self.first_ms, first)
-        self.last_ms = last if self.last_ms is None else max(self.last_ms, last)
-
-    def _report(self, cursor: int, origin: int | None, stop: int, t0: float) -> None:
-        fraction = None
-        if origin is not None and stop > origin:
-            fraction = (cursor - origin) / (stop - origin)
-        rate = self.received / max(time.monotonic() - t0, 1e-9)
-        self.ctx.progress(fraction, f"{self.received:,} bars · {_fmt(cursor)} · {rate:,.0f} bars/s")
-
-    def kept(self) -> str:
-        """Where the store stands, for messages after a failure or cancel."""
-        if not self.received:
-            return "nothing new was stored"
-        return (f"kept the {self.received:,} candles fetched so far "
-                f"({_fmt(self.first_ms)} to {_fmt(self.last_ms)})")
-
-
-def _page_arrays(rows: list[list[Any]]) -> tuple[np.ndarray, np.ndarray]:
-    """ccxt's ``[[ms, o, h, l, c, v], ...]`` as int64 times and a float64 (n, 5) array."""
-    try:
-        table = np.asarray(rows, dtype=np.float64)
-    except (TypeError, ValueError):  # None for a missing value (some exchanges omit volume)
-        table = np.array(
-            [[np.nan if x is None else float(x) for x in row[:6]] for row in rows], dtype=np.float64
-        )
-    if table.ndim != 2 or table.shape[1] < 6:
-        raise ExchangeError(f"unexpected candle rows from the exchange: {rows[:1]!r}")
-    return table[:, 0].astype(np.int64), table[:, 1:6]
-
-
-def _fmt(ms: int | None) -> str:
-    if ms is None:
-        return "-"
-    return pd.Timestamp(ms, unit="ms", tz="UTC").strftime("%Y-%m-%d %H:%M")

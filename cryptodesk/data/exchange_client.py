@@ -9,6 +9,11 @@ not pay for ccxt's import (~1 s), so the CLI and the GUI start fast.
   exchange has, or fail at once with a message that says what exists instead.
 - :class:`Retrier` calls the exchange with exponential backoff and jitter for transient errors
   and turns everything else into an immediate :class:`~cryptodesk.errors.ExchangeError`.
+  Transient means: ccxt's network/availability family, any HTTP 5xx and 429/418 whatever the
+  body says (clients from :func:`make_exchange` classify by status before the exchange's own
+  error-code table, which maps unknown codes to a permanent error), and
+  :class:`ImplausibleAnswer` (an answer that cannot be right, e.g. no candles where the
+  exchange serves some).
 """
 
 from __future__ import annotations
@@ -90,11 +95,39 @@ def make_exchange(
     settings.update(config or {})
     client = getattr(ccxt, exchange_id)(settings)
     _prefer_spot(client, (config or {}).get("options", {}))
+    _classify_by_status_first(client)
     if api_url:
         if not api_url.startswith(("http://", "https://")):
             raise ExchangeError(f"--api-url must start with http:// or https://, not {api_url!r}")
         client.urls["api"] = rewrite_api_urls(client.urls.get("api"), api_url)
     return client
+
+
+def _classify_by_status_first(client: Any) -> None:
+    """Make every 5xx answer ccxt's ``ExchangeNotAvailable`` and every 429/418 a rate limit,
+    whatever the body says.
+
+    Why: ccxt asks the exchange's own error table first, and Binance's maps any JSON ``code`` it
+    does not know to the generic (permanent) ``ExchangeError``; an overloaded gateway's 503 with
+    such a body, or a 505/599 that is in no table, would then stop a download that a retry would
+    finish. A server error is the server's, so it is retried (a bounded number of times).
+    """
+    import ccxt
+
+    original = client.handle_errors
+
+    def handle_errors(code: Any, reason: Any, url: Any, method: Any, headers: Any, body: Any,
+                      *rest: Any) -> Any:
+        if isinstance(code, int):
+            text = " ".join(str(body or "").split())[:200]
+            where = f"{client.id} {method} {url} {code} {reason or ''}".rstrip()
+            if 500 <= code <= 599:
+                raise ccxt.ExchangeNotAvailable(f"{where} {text}".rstrip())
+            if code in (418, 429):
+                raise ccxt.DDoSProtection(f"{where} {text}".rstrip())
+        return original(code, reason, url, method, headers, body, *rest)
+
+    client.handle_errors = handle_errors
 
 
 def _prefer_spot(client: Any, user_options: Mapping[str, Any]) -> None:
@@ -260,13 +293,21 @@ class RetriesExhausted(ExchangeError):
     """A transient error persisted through every retry."""
 
 
+class ImplausibleAnswer(Exception):
+    """An answer that cannot be right, e.g. no candles from a time after which the exchange is
+    known to serve some. Raised by the function a :class:`Retrier` calls; retried like a
+    transient error (a cache or gateway glitch usually passes), and after the last retry it
+    becomes the cause of :class:`RetriesExhausted`."""
+
+
 def is_transient(exc: BaseException) -> bool:
     """True for failures worth retrying: network errors, timeouts, rate limits (429/418), 5xx
-    and "exchange not available" (ccxt's ``NetworkError`` family), and ccxt's other
-    ``OperationFailed`` errors (e.g. Binance's "unknown error, try again")."""
+    and "exchange not available" (ccxt's ``NetworkError`` family), ccxt's other
+    ``OperationFailed`` errors (e.g. Binance's "unknown error, try again"), and
+    :class:`ImplausibleAnswer`."""
     import ccxt
 
-    return isinstance(exc, ccxt.OperationFailed)
+    return isinstance(exc, ccxt.OperationFailed | ImplausibleAnswer)
 
 
 def is_rate_limit(exc: BaseException) -> bool:
@@ -310,7 +351,7 @@ class Retrier:
             self.ctx.check_cancelled()
             try:
                 return fn(*args, **kwargs)
-            except ccxt.BaseError as exc:
+            except (ccxt.BaseError, ImplausibleAnswer) as exc:
                 if not is_transient(exc):
                     raise ExchangeError(
                         f"{self.client.id}: {what} failed: {describe_error(exc)}"

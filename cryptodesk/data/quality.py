@@ -111,7 +111,7 @@ class QualityReport:
             shown = ", ".join(_iso(t) or "" for t in self.bad_bars[:5])
             out.append(f"  first bad bars: {shown}")
         if self.dropped_rows:
-            out.append(f"rows dropped as unparseable: {self.dropped_rows}")
+            out.append(f"rows dropped: {self.dropped_rows} (see the notes for why)")
         out += self.notes
         return out
 

@@ -17,13 +17,21 @@ Every file is written atomically (temp file + rename), so a crash or a failed im
 previous data intact and readers never see a half-written file. ``main.parquet`` records the
 highest segment number it has absorbed, so segments left behind by a crash during compaction
 are ignored rather than applied twice.
+
+A writer killed mid-write leaves its temp file (``.main.parquet.<random>.tmp``,
+``.seg-000007.parquet.<random>.tmp``, often megabytes). Writers create temp files only while
+holding the series lock, so a temp file found while *we* hold that lock belongs to a dead writer:
+opening a store removes them from every series folder whose lock is free (a folder whose lock a
+live writer holds is skipped), and a writer removes them from its folder on its first write.
+Only names of exactly those two patterns, only regular files, only in series folders (those that
+have the ``.lock`` file) are ever removed.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import threading
+import logging
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -45,28 +53,35 @@ from cryptodesk.data.schema import (
     normalize_symbol,
     set_meta,
 )
+from cryptodesk.data.store_files import (
+    ENCODING,
+    LOCK,
+    MAIN,
+    META_KEY,
+    SCHEMA,
+    SEGMENT_PREFIX,
+    TEMP_NAME,
+    dedupe_last,
+    fcntl,
+    file_id,
+    file_meta,
+    merged_meta,
+    meta_from_dict,
+    read_parquet,
+    remove_temps,
+    segment_no,
+    sweep_if_free,
+    tables_to_frame,
+    temp_files,
+    thread_lock,
+    time_max,
+)
 from cryptodesk.data.timeframes import normalize_timeframe
 from cryptodesk.errors import StoreError
 
-try:  # POSIX advisory locks across processes; threads are covered by _THREAD_LOCKS.
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
+log = logging.getLogger(__name__)
 
-MAIN = "main.parquet"
-SEGMENT_PREFIX = "seg-"
 MAX_SEGMENTS = 64
-META_KEY = b"cryptodesk"
-# Delta-encoded times and byte-split floats compress well and fast (measured in bench/io.py:
-# zstd level 1 writes a million bars in ~0.07 s at ~30 % of the CSV's size).
-_ENCODING = {INDEX_NAME: "DELTA_BINARY_PACKED", **{c: "BYTE_STREAM_SPLIT" for c in COLUMNS}}
-_THREAD_LOCKS: dict[Path, threading.Lock] = {}
-_THREAD_LOCKS_GUARD = threading.Lock()
-
-_SCHEMA = pa.schema(
-    [pa.field(INDEX_NAME, pa.timestamp("ns", tz="UTC"), nullable=False)]
-    + [pa.field(c, pa.float64()) for c in COLUMNS]
-)
 
 
 @dataclass(frozen=True)
@@ -107,6 +122,8 @@ class CandleStore:
         self._footers: dict[
             Path, tuple[tuple[int, int, int], tuple[int, int | None, CandleMeta, int]]
         ] = {}
+        self._swept: set[Path] = set()  # series folders already swept under our own write lock
+        self.remove_stale_temps()
 
     # ----------------------------------------------------------------- locations
     def series_dir(self, key: SeriesKey) -> Path:
@@ -195,7 +212,7 @@ class CandleStore:
         if end is not None:
             filters.append((INDEX_NAME, "<=", _utc(end)))
         tables, meta = self._read_tables(folder, filters or None)
-        frame = _tables_to_frame(tables)
+        frame = tables_to_frame(tables)
         return set_meta(frame, meta)
 
     def last_timestamp(self, key: SeriesKey) -> pd.Timestamp | None:
@@ -211,6 +228,28 @@ class CandleStore:
                 last = ts if last is None or ts > last else last
         return None if last is None else _utc(last)
 
+    def timestamps(
+        self,
+        key: SeriesKey,
+        start: pd.Timestamp | str | None = None,
+        end: pd.Timestamp | str | None = None,
+    ) -> pd.DatetimeIndex:
+        """Sorted unique times of the stored candles with ``start <= time < end`` (end
+        exclusive, unlike :meth:`load`), reading the time column only. Empty if none."""
+        if not self.exists(key):
+            return pd.DatetimeIndex([], tz="UTC", name=INDEX_NAME).as_unit("ns")
+        filters = []
+        if start is not None:
+            filters.append((INDEX_NAME, ">=", _utc(start)))
+        if end is not None:
+            filters.append((INDEX_NAME, "<", _utc(end)))
+        tables, _ = self._read_tables(self.series_dir(key), filters or None, columns=[INDEX_NAME])
+        chunks = [c for t in tables for c in t.column(INDEX_NAME).chunks]
+        if not chunks:
+            return pd.DatetimeIndex([], tz="UTC", name=INDEX_NAME).as_unit("ns")
+        times = np.unique(pa.chunked_array(chunks).to_numpy())  # sorted, de-duplicated
+        return pd.DatetimeIndex(times, name=INDEX_NAME).tz_localize("UTC").as_unit("ns")
+
     # ----------------------------------------------------------------- writing
     def write(self, candles: pd.DataFrame) -> WriteResult:
         """Merge ``candles`` into their series (key from the frame's metadata).
@@ -219,7 +258,7 @@ class CandleStore:
         take the new values (newest wins). Atomic: on any error the store is unchanged.
         """
         meta = meta_of(candles)
-        new = _dedupe_last(candles)
+        new = dedupe_last(candles)
         folder = self.series_dir(meta.key)
         with self._locked(folder):
             if new.empty:
@@ -232,20 +271,20 @@ class CandleStore:
             tables, stored_meta = (
                 self._read_tables(folder, None) if self.exists(meta.key) else ([], None)
             )
-            meta = _merged_meta(meta, stored_meta)
-            stored = _tables_to_frame(tables) if tables else empty_candles(meta)
+            meta = merged_meta(meta, stored_meta)
+            stored = tables_to_frame(tables) if tables else empty_candles(meta)
             rows_before = len(stored)
             segments = self._segments(folder)
             absorbed = self._absorbed(folder)
-            live_segments = [s for s in segments if _segment_no(s) > absorbed]
+            live_segments = [s for s in segments if segment_no(s) > absorbed]
             appends = rows_before == 0 or new.index[0] > stored.index[-1]
             if appends and rows_before and len(live_segments) < MAX_SEGMENTS:
-                seq = max([absorbed, *(_segment_no(s) for s in segments)]) + 1
+                seq = max([absorbed, *(segment_no(s) for s in segments)]) + 1
                 self._write_file(folder / f"{SEGMENT_PREFIX}{seq:06d}.parquet", new, meta, None)
                 return WriteResult(rows_before, rows_before + len(new), len(new), 0)
-            merged = new if rows_before == 0 else _dedupe_last(pd.concat([stored, new]))
+            merged = new if rows_before == 0 else dedupe_last(pd.concat([stored, new]))
             replaced = int(stored.index.isin(new.index).sum()) if rows_before else 0
-            top = max([absorbed, *(_segment_no(s) for s in segments)])
+            top = max([absorbed, *(segment_no(s) for s in segments)])
             self._write_file(folder / MAIN, merged, meta, top)
             for seg in segments:  # absorbed now; a crash before this is harmless
                 with contextlib.suppress(OSError):
@@ -258,6 +297,7 @@ class CandleStore:
         if not folder.exists():
             return False
         with self._locked(folder):
+            remove_temps(folder, temp_files(folder))  # or the folder could not go
             removed = False
             for file in list(folder.glob("*.parquet")):
                 file.unlink()
@@ -299,7 +339,7 @@ class CandleStore:
             return None  # let the full path read (and report) the file
         absorbed = main_summary[3] if main_summary else 0
         segments = self._segments(folder)
-        live = [s for s in segments if _segment_no(s) > absorbed]
+        live = [s for s in segments if segment_no(s) > absorbed]
         files = ([main] if main_summary else []) + live
         if not files or len(live) >= MAX_SEGMENTS:
             return None
@@ -317,8 +357,8 @@ class CandleStore:
             stored_meta = stored_meta or file_meta
         if last is None or new.index[0].value <= last:
             return None
-        meta = _merged_meta(meta, stored_meta)
-        seq = max([absorbed, *(_segment_no(s) for s in segments)]) + 1
+        meta = merged_meta(meta, stored_meta)
+        seq = max([absorbed, *(segment_no(s) for s in segments)]) + 1
         self._write_file(folder / f"{SEGMENT_PREFIX}{seq:06d}.parquet", new, meta, None)
         return WriteResult(rows, rows + len(new), len(new), 0)
 
@@ -326,7 +366,7 @@ class CandleStore:
         """Rows, newest time (ns), metadata and absorbed-segment number of one file from its
         footer, cached by the file's identity (inode, mtime, size): files are only ever
         replaced, never edited."""
-        ident = _file_id(file)
+        ident = file_id(file)
         if ident is None:
             return None
         cached = self._footers.get(file)
@@ -336,25 +376,25 @@ class CandleStore:
             footer = pq.read_metadata(file)
         except (OSError, pa.ArrowException):
             return None
-        file_last = _time_max(footer)
+        file_last = time_max(footer)
         raw = (footer.metadata or {}).get(META_KEY)
         if raw is None or (file_last is None and footer.num_rows):
             return None
         info = json.loads(raw)
-        summary = (footer.num_rows, file_last, _meta_from_dict(info), int(info.get("absorbed", 0)))
+        summary = (footer.num_rows, file_last, meta_from_dict(info), int(info.get("absorbed", 0)))
         if len(self._footers) > 4096:
             self._footers.clear()
         self._footers[file] = (ident, summary)
         return summary
 
     def _segments(self, folder: Path) -> list[Path]:
-        return sorted(folder.glob(f"{SEGMENT_PREFIX}*.parquet"), key=_segment_no)
+        return sorted(folder.glob(f"{SEGMENT_PREFIX}*.parquet"), key=segment_no)
 
     def _absorbed(self, folder: Path) -> int:
         main = folder / MAIN
         if not main.exists():
             return 0
-        return int(_file_meta(main).get("absorbed", 0))
+        return int(file_meta(main).get("absorbed", 0))
 
     def _read_tables(
         self, folder: Path, filters: list | None, columns: list[str] | None = None
@@ -376,28 +416,28 @@ class CandleStore:
         self, folder: Path, filters: list | None, columns: list[str] | None
     ) -> tuple[list[pa.Table], CandleMeta]:
         main = folder / MAIN
-        main_id = _file_id(main)
+        main_id = file_id(main)
         tables: list[pa.Table] = []
         meta: CandleMeta | None = None
         absorbed = 0
         if main_id is not None:
             try:
-                table, info = _read_parquet(main, filters, columns)
+                table, info = read_parquet(main, filters, columns)
             except FileNotFoundError:
                 raise _Retry from None
             tables.append(table)
-            meta = _meta_from_dict(info)
+            meta = meta_from_dict(info)
             absorbed = int(info.get("absorbed", 0))
         for seg in self._segments(folder):
-            if _segment_no(seg) <= absorbed:
+            if segment_no(seg) <= absorbed:
                 continue
             try:
-                table, info = _read_parquet(seg, filters, columns)
+                table, info = read_parquet(seg, filters, columns)
             except FileNotFoundError:
                 raise _Retry from None
             tables.append(table)
-            meta = meta or _meta_from_dict(info)
-        if _file_id(main) != main_id:
+            meta = meta or meta_from_dict(info)
+        if file_id(main) != main_id:
             raise _Retry
         if meta is None:
             raise StoreError(f"no stored series in {folder}")
@@ -412,127 +452,60 @@ class CandleStore:
         }
         if absorbed is not None:
             info["absorbed"] = absorbed
-        arrays = [pa.array(frame.index.as_unit("ns"), type=_SCHEMA.field(INDEX_NAME).type)]
+        arrays = [pa.array(frame.index.as_unit("ns"), type=SCHEMA.field(INDEX_NAME).type)]
         arrays += [pa.array(frame[c].to_numpy(np.float64), type=pa.float64()) for c in COLUMNS]
-        schema = _SCHEMA.with_metadata({META_KEY: json.dumps(info).encode()})
+        schema = SCHEMA.with_metadata({META_KEY: json.dumps(info).encode()})
         table = pa.Table.from_arrays(arrays, schema=schema)
         with atomic_path(target) as tmp:
             pq.write_table(
                 table, tmp, compression="zstd", compression_level=1,
-                use_dictionary=False, row_group_size=1 << 20, column_encoding=_ENCODING,
+                use_dictionary=False, row_group_size=1 << 20, column_encoding=ENCODING,
             )
 
     @contextlib.contextmanager
     def _locked(self, folder: Path) -> Iterator[None]:
         folder.mkdir(parents=True, exist_ok=True)
-        with _THREAD_LOCKS_GUARD:
-            lock = _THREAD_LOCKS.setdefault(folder.resolve(), threading.Lock())
+        lock = thread_lock(folder)
         with lock:
             if fcntl is None:
                 yield
                 return
-            with open(folder / ".lock", "a+b") as handle:
+            with open(folder / LOCK, "a+b") as handle:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
                 try:
+                    if folder not in self._swept:  # ours now: any temp file here is a dead one
+                        self._swept.add(folder)
+                        remove_temps(folder, temp_files(folder))
                     yield
                 finally:
                     fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
+    # ----------------------------------------------------------------- crash leftovers
+    def remove_stale_temps(self) -> list[Path]:
+        """Remove the temp files dead writers left in this store's series folders.
+
+        Runs when the store is opened. A folder whose lock is held right now (a live writer, in
+        this process or another) is skipped: the next open after that writer finishes or dies
+        sweeps it. Never raises: a folder that cannot be listed or locked is left as it is.
+        Returns what was removed.
+        """
+        removed: list[Path] = []
+        try:
+            candidates = sorted(self.root.glob("*/*/*/.*.tmp"))
+        except OSError:
+            return removed
+        by_folder: dict[Path, list[Path]] = {}
+        for path in candidates:
+            if TEMP_NAME.fullmatch(path.name):
+                by_folder.setdefault(path.parent, []).append(path)
+        for folder in by_folder:
+            with contextlib.suppress(OSError):
+                removed += sweep_if_free(folder)
+        return removed
+
 
 class _Retry(Exception):  # internal control flow of _read_tables
     """The series changed while it was being read."""
-
-
-def _file_id(path: Path) -> tuple[int, int, int] | None:
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        return None
-    return (st.st_ino, st.st_mtime_ns, st.st_size)
-
-
-def _read_parquet(
-    path: Path, filters: list | None, columns: list[str] | None
-) -> tuple[pa.Table, dict]:
-    """Read one Parquet file from a single snapshot of its bytes; return table and metadata."""
-    try:
-        data = path.read_bytes()
-        table = pq.read_table(pa.BufferReader(data), columns=columns, filters=filters)
-        raw = (pq.read_schema(pa.BufferReader(data)).metadata or {}).get(META_KEY)
-    except FileNotFoundError:
-        raise
-    except (OSError, pa.ArrowException) as exc:
-        raise StoreError(f"cannot read {path}: {exc}") from exc
-    if raw is None:
-        raise StoreError(f"{path} is not a CryptoDesk candle file (no metadata)")
-    return table, json.loads(raw)
-
-
-def _time_max(footer: pq.FileMetaData) -> int | None:
-    """Largest time value (ns since the epoch) from the row-group statistics, if recorded."""
-    best = None
-    for g in range(footer.num_row_groups):
-        group = footer.row_group(g)
-        for c in range(group.num_columns):
-            column = group.column(c)
-            if column.path_in_schema != INDEX_NAME:
-                continue
-            stats = column.statistics
-            if stats is None or not stats.has_min_max:
-                return None
-            value = stats.max
-            value = pd.Timestamp(value).value if not isinstance(value, int) else value
-            best = value if best is None else max(best, value)
-    return best
-
-
-def _segment_no(path: Path) -> int:
-    try:
-        return int(path.stem[len(SEGMENT_PREFIX):])
-    except ValueError:
-        return 0
-
-
-def _file_meta(path: Path) -> dict:
-    schema = pq.read_schema(path)
-    raw = (schema.metadata or {}).get(META_KEY)
-    if raw is None:
-        raise StoreError(f"{path} is not a CryptoDesk candle file (no metadata)")
-    return json.loads(raw)
-
-
-def _meta_from_dict(info: dict) -> CandleMeta:
-    return CandleMeta(info["source"], info["symbol"], info["timeframe"], bool(info.get("synthetic")))
-
-
-def _merged_meta(new: CandleMeta, stored: CandleMeta | None) -> CandleMeta:
-    if stored is None:
-        return new
-    # A series stays synthetic if any of it is: real and invented candles must never mix unseen.
-    return CandleMeta(new.source, new.symbol, new.timeframe, new.synthetic or stored.synthetic)
-
-
-def _tables_to_frame(tables: list[pa.Table]) -> pd.DataFrame:
-    table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
-    times = table.column(INDEX_NAME).to_numpy()
-    index = pd.DatetimeIndex(times, name=INDEX_NAME).tz_localize("UTC").as_unit("ns")
-    frame = pd.DataFrame(
-        {c: table.column(c).to_numpy() for c in COLUMNS}, index=index, copy=False
-    )
-    if len(tables) > 1:
-        frame = _dedupe_last(frame)
-    return frame
-
-
-def _dedupe_last(frame: pd.DataFrame) -> pd.DataFrame:
-    """Sort by time, keeping the last row of each duplicated timestamp (stable)."""
-    attrs = dict(frame.attrs)
-    if not frame.index.is_monotonic_increasing:
-        frame = frame.sort_index(kind="stable")
-    if frame.index.has_duplicates:
-        frame = frame[~frame.index.duplicated(keep="last")]
-    frame.attrs.update(attrs)
-    return frame
 
 
 def _utc(value: pd.Timestamp | str) -> pd.Timestamp:

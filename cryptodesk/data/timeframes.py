@@ -18,20 +18,42 @@ _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
 KNOWN_TIMEFRAMES = (
     "1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d", "3d", "1w",
 )
-_PATTERN = re.compile(r"^(\d+)([smhdw])$")
+# Bars from one second to a (leap) year. Longer ones are typos or misread time stamps, and
+# unbounded ones overflowed the nanosecond arithmetic downstream (``99999999999999999999d``).
+MIN_SECONDS = 1
+MAX_SECONDS = 366 * 86_400
+MAX_TIMEFRAME = "366d"
+_PATTERN = re.compile(r"([0-9]+)([smhdw])")
+_MAX_DIGITS = 12  # more digits cannot be in range; int() of thousands of digits is refused
 # Weekly buckets start on Monday 00:00 UTC, as on exchanges; 1970-01-05 was a Monday.
 WEEK_ORIGIN = pd.Timestamp("1970-01-05", tz="UTC")
 
 
 def timeframe_seconds(timeframe: str) -> int:
-    """Length of one bar in seconds; raises :class:`DataError` for a malformed name."""
-    match = _PATTERN.match(str(timeframe).strip())
-    if not match or int(match.group(1)) <= 0:
+    """Length of one bar in seconds.
+
+    Raises :class:`DataError` for a malformed name or a bar outside 1s .. 366d, so every
+    command that takes a timeframe refuses an absurd one with one line instead of overflowing.
+    """
+    text = str(timeframe).strip()
+    match = _PATTERN.fullmatch(text)
+    if not match:
         raise DataError(
-            f"unknown timeframe {timeframe!r}; use a number and a unit, e.g. "
+            f"unknown timeframe {_shown(text)}; use a number and a unit (s, m, h, d, w), e.g. "
             f"{', '.join(KNOWN_TIMEFRAMES)}"
         )
-    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    digits = match.group(1).lstrip("0") or "0"
+    seconds = int(digits) * _UNIT_SECONDS[match.group(2)] if len(digits) <= _MAX_DIGITS else None
+    if seconds is None or not MIN_SECONDS <= seconds <= MAX_SECONDS:
+        raise DataError(
+            f"timeframe {_shown(text)} is out of range: a bar lasts from 1s to {MAX_TIMEFRAME}"
+        )
+    return seconds
+
+
+def _shown(text: str, limit: int = 40) -> str:
+    """The user's timeframe for an error message, shortened if absurdly long."""
+    return repr(text if len(text) <= limit else text[:limit] + "...")
 
 
 def normalize_timeframe(timeframe: str) -> str:

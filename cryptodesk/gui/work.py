@@ -447,9 +447,9 @@ class BundleForecast:
 def forecast_bundle(ref: str, candles: pd.DataFrame, horizon: int, ctx: TaskContext,
                     root: Path | None = None) -> BundleForecast:
     """Load a bundle (imports its library: torch, LightGBM) and forecast ``horizon`` bars."""
+    from cryptodesk.app.forecast import forecast_from_bundle
     from cryptodesk.data.schema import meta_of
     from cryptodesk.io.bundles import ModelLibrary
-    from cryptodesk.app.forecast import forecast_from_bundle
 
     library = ModelLibrary(root)
     manifest = library.resolve(ref).manifest
@@ -484,8 +484,8 @@ def save_bundle(candles: pd.DataFrame, kind: str, config: dict[str, Any], metric
                 seed: int | None, ctx: TaskContext, root: Path | None = None,
                 label: str | None = None, horizon: int = 1) -> Any:
     """Fit ``kind`` with ``config`` on all of ``candles`` and save it with the run's metrics."""
-    from cryptodesk.io.bundles import ModelLibrary
     from cryptodesk.app.library import train_and_save
+    from cryptodesk.io.bundles import ModelLibrary
 
     result = train_and_save(candles, kind, config, evaluate=False, seed=seed, ctx=ctx,
                             library=ModelLibrary(root), metrics=metrics, label=label,

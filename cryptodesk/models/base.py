@@ -42,7 +42,6 @@ Contract (checked over every registered model by ``tests/contract/test_models_co
 from __future__ import annotations
 
 import abc
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,10 +55,12 @@ from cryptodesk.errors import ModelError
 from cryptodesk.jobs import TaskContext, null_context
 from cryptodesk.models.capabilities import Capabilities
 from cryptodesk.models.config import ModelConfig
-from cryptodesk.safejson import dumps
+from cryptodesk.safejson import JsonInputError, dumps, read_json_bounded
 
 MODEL_FILE = "model.json"
 MODEL_FORMAT = 1
+MAX_MODEL_FILE_BYTES = 64 * 1024**2  # fitted state (scalers, ARIMA params, histories) is small
+MAX_MODEL_FILE_DEPTH = 64
 # z-score of the 90 % quantile of a standard normal: q10/q90 = mean -/+ Z90 * sd.
 Z90 = 1.2815515655446004
 
@@ -300,8 +301,9 @@ class Forecaster(abc.ABC):
             raise ModelError(f"{directory} holds a {doc['name']!r} model, not {cls.name!r}")
         model = cls(cls.config_cls.from_dict(doc["config"]))
         model.set_state(doc.get("state") or {})
-        model.load_native(Path(directory))
+        # set before the native payload loads, so load_native can check it against the payload
         model.fitted_horizon = int(doc["fitted_horizon"])
+        model.load_native(Path(directory))
         model.train_end = pd.Timestamp(doc["train_end"]) if doc.get("train_end") else None
         model.train_rows = int(doc.get("train_rows", 0))
         return model
@@ -317,18 +319,37 @@ class Forecaster(abc.ABC):
 
 
 def read_model_file(directory: str | Path) -> dict[str, Any]:
-    """Read and sanity-check ``model.json`` in ``directory``."""
+    """Read and sanity-check ``model.json`` in ``directory``.
+
+    Read through :func:`~cryptodesk.safejson.read_json_bounded` (a model file may come from a
+    shared zip), and the fields :meth:`Forecaster.load` uses are type-checked here, so a damaged
+    file is a one-line :class:`ModelError`, never a ``TypeError`` from deep inside a load.
+    """
     path = Path(directory) / MODEL_FILE
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc = read_json_bounded(path, MAX_MODEL_FILE_BYTES, MAX_MODEL_FILE_DEPTH)
     except FileNotFoundError:
         raise ModelError(f"no saved model in {directory} ({MODEL_FILE} missing)") from None
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ModelError(f"cannot read {path}: {exc}") from exc
-    if not isinstance(doc, dict) or "name" not in doc or "config" not in doc:
+    except JsonInputError as exc:
+        raise ModelError(f"{MODEL_FILE} in {directory} {exc}") from None
+    except OSError as exc:
+        raise ModelError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("name"), str) \
+            or not isinstance(doc.get("config"), dict):
         raise ModelError(f"{path} is not a CryptoDesk model file")
-    if int(doc.get("format", 0)) > MODEL_FORMAT:
-        raise ModelError(f"{path} was written by a newer CryptoDesk (format {doc['format']})")
+    version = doc.get("format", 0)
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise ModelError(f"{path} has no valid format number")
+    if version > MODEL_FORMAT:
+        raise ModelError(f"{path} was written by a newer CryptoDesk (format {version})")
+    horizon = doc.get("fitted_horizon")
+    if isinstance(horizon, bool) or not isinstance(horizon, int) or not 1 <= horizon <= 100_000:
+        raise ModelError(f"{path}: fitted_horizon must be a whole number from 1 to 100,000")
+    if not isinstance(doc.get("state") or {}, dict):
+        raise ModelError(f"{path}: state must be a JSON object")
+    if not isinstance(doc.get("train_rows", 0), int) or \
+            not isinstance(doc.get("train_end") or "", str):
+        raise ModelError(f"{path}: train_rows/train_end are malformed")
     return doc
 
 

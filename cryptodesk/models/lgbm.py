@@ -240,14 +240,20 @@ class LightGBMForecaster(Forecaster):
     def load_native(self, directory: Path) -> None:
         import lightgbm as lgb
 
+        from cryptodesk.models.lgbm_payload import check_booster_keys, read_lgbm_model
+
+        # every file is validated first: LightGBM aborts the process on a damaged model
+        keys = check_booster_keys(self._booster_keys, self._heads(), self.fitted_horizon)
+        if len(self.residual_sd) != self.fitted_horizon:
+            raise ModelError("model.json: residual_sd does not hold one value per step")
+        n_features = len(self.config.features.columns(self.timeframe or "1d"))
         self.boosters = {}
-        for key in self._booster_keys:
-            path = directory / f"lgb_{key}.txt"
+        for key in keys:
+            text = read_lgbm_model(directory / f"lgb_{key}.txt", n_features=n_features)
             try:
-                text = path.read_text(encoding="utf-8")
-            except OSError as exc:
-                raise ModelError(f"cannot read {path}: {exc}") from exc
-            self.boosters[key] = lgb.Booster(model_str=text)
+                self.boosters[key] = lgb.Booster(model_str=text)
+            except (lgb.basic.LightGBMError, ValueError) as exc:
+                raise ModelError(f"lgb_{key}.txt: LightGBM refused it ({exc})") from None
 
     def feature_importance(self) -> dict[str, float]:
         """Gain importance of each feature in the step-1 point model (for the GUI)."""

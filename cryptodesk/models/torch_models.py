@@ -315,7 +315,11 @@ class TorchForecaster(Forecaster):
         try:
             state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
         except Exception as exc:  # torch raises several types for a corrupt or foreign file
-            raise ModelError(f"{path} is not a valid weights file: {exc}") from exc
+            # one line, and never torch's own advice to retry with weights_only=False
+            raise ModelError(
+                f"{WEIGHTS_FILE} is not a valid weights file (truncated, damaged or not a saved "
+                f"state_dict: {type(exc).__name__}); refusing to load it"
+            ) from exc
         net = self.build_net(self.n_features, self.horizon)
         try:
             net.load_state_dict(state, strict=True)

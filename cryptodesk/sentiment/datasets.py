@@ -93,6 +93,7 @@ class TextDatasets:
         ``columns`` reads only those (``time`` always): aggregation needs no text, and the text
         column is most of the file.
         """
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
         path = self.path(name)
@@ -102,7 +103,7 @@ class TextDatasets:
         try:
             wanted = None if columns is None else list(dict.fromkeys(["time", *columns]))
             table = pq.read_table(path, columns=wanted)
-        except Exception as exc:  # corrupt file: the user's data, explain it
+        except (OSError, pa.ArrowException) as exc:  # corrupt file: the user's data, explain it
             raise SentimentError(f"cannot read sentiment dataset {name!r} ({path}): {exc}") from None
         meta = _meta_of(table.schema.metadata)
         frame = table.to_pandas()

@@ -8,7 +8,7 @@ Two sources, merged into one :class:`Lexicon`:
   the licence and the upstream version stay with the package. Without the package the lexicon
   falls back to the crypto vocabulary alone and says so in :attr:`Lexicon.notes`: scoring keeps
   working (offline scoring must never fail), only with a smaller vocabulary.
-- **CryptoDesk's crypto lexicon** (``cryptodesk/resources/sentiment/crypto_lexicon_v1.tsv``):
+- **CryptoDesk's crypto lexicon** (``resources/sentiment/crypto_lexicon_v1.tsv``, shipped as ``cryptodesk.resources``):
   slang (moon, rekt, rug, FUD, HODL ...), market words, phrases ("rug pull", "to the moon") and
   emoji. Its entries override VADER's. The file is versioned; the version and a content hash go
   into :attr:`Lexicon.identity`, which is stored with every set of scores so a score can always
@@ -44,11 +44,11 @@ class Lexicon:
 
 def crypto_lexicon_text(version: int = CRYPTO_LEXICON_VERSION) -> str:
     """The raw text of the crypto lexicon shipped in the package."""
-    ref = resources.files("cryptodesk").joinpath(
-        "resources", "sentiment", f"crypto_lexicon_v{version}.tsv"
-    )
+    from cryptodesk.resources import resource_path
+
     try:
-        return ref.read_text(encoding="utf-8")
+        return resource_path("sentiment", f"crypto_lexicon_v{version}.tsv").read_text(
+            encoding="utf-8")
     except (FileNotFoundError, OSError) as exc:
         raise SentimentError(
             f"crypto lexicon v{version} is missing from the installation ({exc}); reinstall CryptoDesk"
@@ -90,11 +90,11 @@ def _vader_texts() -> tuple[str, str, str] | None:
         emoji = base.joinpath("emoji_utf8_lexicon.txt").read_text(encoding="utf-8")
     except (ModuleNotFoundError, FileNotFoundError, OSError):
         return None
-    try:
-        from importlib.metadata import version
+    from importlib.metadata import PackageNotFoundError, version
 
+    try:
         pkg_version = version("vaderSentiment")
-    except Exception:  # metadata missing in an unusual install: the hash still identifies it
+    except PackageNotFoundError:  # metadata missing in an unusual install: the hash identifies it
         pkg_version = "unknown"
     return lexicon, emoji, pkg_version
 

@@ -11,13 +11,18 @@ describe (a daily on-chain count stamped 2024-01-01 00:00 is only known at the e
 day). Joined as-is, such a value would leak a day of the future into every bar. ``delay``
 shifts the stamps to the publication time at import (``delay="1d"`` for that daily count), and
 the quality report warns when a series looks period-stamped and no delay was given.
+
+Rows are read like texts (:mod:`cryptodesk.sentiment.text_import`: strict UTF-8, fields of any
+length, rows with a wrong field count dropped and reported) and stamps like candles'
+(:mod:`cryptodesk.data.timeparse`): rows stamped before 1970 or in the future (as written,
+before any delay) are dropped and reported with their lines.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import re
+import warnings
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,17 +31,20 @@ import numpy as np
 import pandas as pd
 
 from cryptodesk.atomic import write_with
+from cryptodesk.data.csv_import import one_line
 from cryptodesk.data.timeframes import seconds_to_timeframe
+from cryptodesk.data.timeparse import ParsedTimes, line_list, parse_times
 from cryptodesk.errors import CsvImportError, DataError
 from cryptodesk.paths import app_paths
 from cryptodesk.sentiment.datasets import normalize_name
 from cryptodesk.sentiment.errors import TextImportError
-from cryptodesk.sentiment.text_import import ALIASES, decode_utf8, parse_times
+from cryptodesk.sentiment.text_import import ALIASES, decode_utf8, read_csv_rows
 
 DELIMITERS = (",", ";", "\t", "|")
 META_KEY = b"cryptodesk"
 OUTLIER_Z = 8.0  # robust z-score (median/MAD) beyond which a value is reported as an outlier
 MAX_LISTED = 10
+MAX_DELAY = pd.Timedelta(days=366)  # publication lags are hours or days; more is a typo
 
 
 @dataclass
@@ -53,6 +61,10 @@ class SeriesQualityReport:
     longest_gap: str | None = None
     duplicates: int = 0
     dropped_bad_time: int = 0
+    dropped_too_early: int = 0
+    dropped_future: int = 0
+    dropped_malformed: int = 0
+    dropped_lines: dict[str, list[int]] = field(default_factory=dict)
     missing: dict[str, int] = field(default_factory=dict)
     non_numeric: dict[str, int] = field(default_factory=dict)
     outliers: dict[str, int] = field(default_factory=dict)
@@ -72,8 +84,13 @@ class SeriesQualityReport:
             + (f", longest {self.longest_gap}" if self.longest_gap else ""),
             f"duplicate times: {self.duplicates} (kept the last row of each)",
         ]
-        if self.dropped_bad_time:
-            out.append(f"rows dropped (no parseable time): {self.dropped_bad_time}")
+        for label, key in (("no parseable time", "bad_time"), ("dated before 1970", "too_early"),
+                           ("dated in the future", "future"), ("wrong number of fields", "malformed")):
+            count = getattr(self, f"dropped_{key}")
+            if count:
+                lines = self.dropped_lines.get(key)
+                where = f" (line(s) {line_list(lines, total=count)})" if lines else ""
+                out.append(f"rows dropped ({label}): {count}{where}")
         for label, counts in (("missing values", self.missing), ("non-numeric values", self.non_numeric),
                               (f"outliers (robust z > {OUTLIER_Z:g})", self.outliers)):
             found = {k: v for k, v in counts.items() if v}
@@ -119,83 +136,145 @@ def parse_series_csv(
     columns named ``<name>`` (one value column) or ``<name>_<column>``.
     """
     name = normalize_name(name)
+    shift = _delay(delay, source)
+    table, lines, malformed, delimiter = _read_rows(raw, source)
+    header = list(table.columns)
+    tcol, value_cols = _pick_columns(header, source, time_col, columns)
+    times = parse_times(table[tcol].tolist(), subject="times")
+    notes = list(times.notes)
+    values, non_numeric, missing = _value_columns(table, value_cols, delimiter == ";", bool(columns), notes)
+    if not values:
+        raise CsvImportError(source, "no numeric value column found; name them with --columns")
+    keep = times.ok
+    if not keep.any():
+        first = int(lines[0]) if len(lines) else None
+        raise CsvImportError(source, _no_time_problem(times, len(lines)), row=first)
+    out_names = _column_names(name, list(values))
+    frame = pd.DataFrame({out_names[c]: v[keep] for c, v in values.items()},
+                         index=pd.DatetimeIndex(times.index[keep], name="time"))
+    frame.index = frame.index + shift
+    duplicates = int(frame.index.duplicated(keep="last").sum())
+    frame = frame.sort_index(kind="stable")
+    frame = frame[~frame.index.duplicated(keep="last")]
+    report = quality_report(frame, name=name, duplicates=duplicates,
+                            dropped_bad_time=int(times.unparseable.sum()), notes=notes, delay=delay)
+    _report_drops(report, times, lines, malformed)
+    report.missing = {out_names[k]: v for k, v in missing.items() if k in out_names}
+    report.non_numeric = {out_names[k]: v for k, v in non_numeric.items() if k in out_names}
+    return frame, report
+
+
+def _delay(delay: str | None, source: str) -> pd.Timedelta:
+    """The publication delay; at most :data:`MAX_DELAY`, never negative."""
+    if not delay:
+        return pd.Timedelta(0)
+    from cryptodesk.sentiment.aggregate import parse_duration
+
+    try:
+        with warnings.catch_warnings():  # pandas' deprecation of "d" is not the user's concern
+            warnings.simplefilter("ignore")
+            shift = parse_duration(delay, "delay")
+    except DataError as exc:
+        raise CsvImportError(source, str(exc)) from None
+    if shift < pd.Timedelta(0):
+        raise CsvImportError(source, "delay must not be negative (that would read the future)")
+    if shift > MAX_DELAY:
+        raise CsvImportError(source, f"delay {one_line(repr(delay))} is longer than a year (366d)")
+    return shift
+
+
+def _read_rows(raw: bytes, source: str) -> tuple[pd.DataFrame, np.ndarray, list[int], str]:
+    """The cells as text, the file line of each row, malformed lines, and the delimiter."""
     try:
         text = decode_utf8(raw, source)
+        header, rows, lines, malformed = read_csv_rows(text, source)
     except TextImportError as exc:
         raise CsvImportError(source, exc.problem, row=exc.row) from None
     first_line = next((ln for ln in text.splitlines() if ln.strip()), "")
     delimiter = max(DELIMITERS, key=first_line.count)
-    try:
-        table = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False,
-                            skip_blank_lines=True)
-    except pd.errors.ParserError as exc:
-        raise CsvImportError(source, f"malformed CSV: {exc}") from None
-    except pd.errors.EmptyDataError:
-        raise CsvImportError(source, "the file is empty") from None
-    header = [str(c).strip() for c in table.columns]
-    table.columns = header
+    table = pd.DataFrame(rows, columns=range(len(header)), dtype=object)
+    table.columns = _unique(header)
+    return table, np.asarray(lines, dtype=np.int64), malformed, delimiter
+
+
+def _unique(header: list[str]) -> list[str]:
+    """Header names made unique as pandas does (``a``, ``a.1``), so each names one column."""
+    seen: dict[str, int] = {}
+    out = []
+    for h in header:
+        n = seen.get(h, 0)
+        seen[h] = n + 1
+        out.append(h if n == 0 else f"{h}.{n}")
+    return out
+
+
+def _pick_columns(
+    header: list[str], source: str, time_col: str | None, columns: list[str] | None
+) -> tuple[str, list[str]]:
     normed = {_norm(h): h for h in reversed(header)}
+    listed = one_line(", ".join(header), limit=300)
     if time_col:
         tcol = normed.get(_norm(time_col))
         if tcol is None:
-            raise CsvImportError(source, f"no column {time_col!r} (columns: {', '.join(header)})")
+            raise CsvImportError(source, f"no column {one_line(repr(time_col))} (columns: {listed})")
     else:
         tcol = next((normed[a] for a in ALIASES["time"] if a in normed), None)
         if tcol is None:
-            raise CsvImportError(source, f"no time column found (columns: {', '.join(header)}); name it with --time-col")
-    if columns:
-        value_cols = []
-        for c in columns:
-            found = normed.get(_norm(c))
-            if found is None:
-                raise CsvImportError(source, f"no column {c!r} (columns: {', '.join(header)})")
-            value_cols.append(found)
-    else:
-        value_cols = [h for h in header if h != tcol]
-    times, bad_time, notes = parse_times(table[tcol].tolist())
+            raise CsvImportError(source, f"no time column found (columns: {listed}); name it with --time-col")
+    if not columns:
+        return tcol, [h for h in header if h != tcol]
+    value_cols = []
+    for c in columns:
+        found = normed.get(_norm(c))
+        if found is None:
+            raise CsvImportError(source, f"no column {one_line(repr(c))} (columns: {listed})")
+        value_cols.append(found)
+    return tcol, value_cols
+
+
+def _value_columns(
+    table: pd.DataFrame, value_cols: list[str], decimal_comma: bool, explicit: bool, notes: list[str]
+) -> tuple[dict[str, np.ndarray], dict[str, int], dict[str, int]]:
     values: dict[str, np.ndarray] = {}
     non_numeric: dict[str, int] = {}
     missing: dict[str, int] = {}
     for col in value_cols:
-        raw_col = table[col].str.strip()
+        raw_col = table[col].astype(str).str.strip()
         empty = raw_col.str.lower().isin(["", "na", "n/a", "nan", "null", "none", "-"])
         cleaned = raw_col.str.replace(r"[\s%_]", "", regex=True)
-        if delimiter == ";":
+        if decimal_comma:
             cleaned = cleaned.str.replace(",", ".", regex=False)
         numbers = pd.to_numeric(cleaned.where(~empty), errors="coerce").to_numpy(dtype=np.float64)
+        numbers = np.where(np.isfinite(numbers), numbers, np.nan)
         bad = np.isnan(numbers) & ~empty.to_numpy()
-        if not columns and bad.sum() > 0.5 * max(1, (~empty).sum()):
-            notes.append(f"column {col!r} skipped: not numeric")
+        if not explicit and bad.sum() > 0.5 * max(1, (~empty).sum()):
+            notes.append(f"column {one_line(repr(col))} skipped: not numeric")
             continue
         non_numeric[col] = int(bad.sum())
         missing[col] = int(empty.sum())
         values[col] = numbers
-    if not values:
-        raise CsvImportError(source, "no numeric value column found; name them with --columns")
-    keep = ~bad_time
-    if not keep.any():
-        raise CsvImportError(source, "no row has a parseable time", row=2)
-    out_names = _column_names(name, list(values))
-    frame = pd.DataFrame({out_names[c]: v[keep] for c, v in values.items()},
-                         index=pd.DatetimeIndex(times[keep], name="time"))
-    if delay:
-        from cryptodesk.sentiment.aggregate import parse_duration
+    return values, non_numeric, missing
 
-        try:
-            shift = parse_duration(delay, "delay")
-        except DataError as exc:
-            raise CsvImportError(source, str(exc)) from None
-        if shift < pd.Timedelta(0):
-            raise CsvImportError(source, "delay must not be negative (that would read the future)")
-        frame.index = frame.index + shift
-    duplicates = int(frame.index.duplicated(keep="last").sum())
-    frame = frame.sort_index(kind="stable")
-    frame = frame[~frame.index.duplicated(keep="last")]
-    report = quality_report(frame, name=name, duplicates=duplicates, dropped_bad_time=int(bad_time.sum()),
-                            notes=notes, delay=delay)
-    report.missing = {out_names[k]: v for k, v in missing.items() if k in out_names}
-    report.non_numeric = {out_names[k]: v for k, v in non_numeric.items() if k in out_names}
-    return frame, report
+
+def _no_time_problem(times: ParsedTimes, rows: int) -> str:
+    if rows == 0:
+        return "no data rows below the header"
+    if times.out_of_range.any():
+        return (f"no row has a parseable time inside {times.bounds.describe()} "
+                f"({int(times.out_of_range.sum())} outside it)")
+    return "no row has a parseable time"
+
+
+def _report_drops(report: SeriesQualityReport, times: ParsedTimes, lines: np.ndarray, malformed: list[int]) -> None:
+    """Counts and first lines of the rows dropped for their stamp or their field count."""
+    for key, mask in (("bad_time", times.unparseable), ("too_early", times.too_early),
+                      ("future", times.too_late)):
+        setattr(report, f"dropped_{key}", int(mask.sum()))
+        if mask.any():
+            report.dropped_lines[key] = lines[mask][:10].tolist()
+    report.dropped_malformed = len(malformed)
+    if malformed:
+        report.dropped_lines["malformed"] = malformed[:10]
 
 
 def _norm(name: str) -> str:

@@ -8,8 +8,9 @@ What is recognised without configuration:
   ``body``, ``content``, ``title`` ...), an optional source column (``source``, ``platform``,
   ``subreddit`` ...) and an optional weight column (``weight``). Any of them can be chosen
   explicitly; ``text_col="title,body"`` joins several columns with a space;
-- ISO-8601 times with or without a zone (without one, UTC is assumed and noted) and epoch
-  seconds, milliseconds, microseconds or nanoseconds.
+- ISO-8601 times with or without a zone (without one, UTC is assumed and noted), epoch
+  seconds, milliseconds, microseconds or nanoseconds, and ``YYYYMMDD`` dates, read by
+  :mod:`cryptodesk.data.timeparse` exactly as the candle importer reads them.
 
 Policies, all listed in the returned :class:`TextImportReport`:
 
@@ -17,6 +18,15 @@ Policies, all listed in the returned :class:`TextImportReport`:
   first bad byte and a hint, rather than guessed: a wrongly decoded text scores wrongly and
   silently;
 - rows without a parseable time or with an empty text are dropped and counted;
+- texts dated before 1970, or in the future (after now plus a two-day margin for time zones
+  and clocks), are dropped and reported with their lines: no text can have been published
+  after it was exported, so such a stamp is wrong, and a wrong stamp would place the text's
+  sentiment at a moment it was not known;
+- a CSV text may be as long as a JSON Lines one (any length up to the file size); files
+  larger than :data:`MAX_FILE_BYTES` are refused (split them: imports merge into a dataset);
+- odd JSON values never stop an import: objects and arrays count as missing (a row whose
+  time or text is one is dropped), integers of more than :data:`MAX_INT_DIGITS` digits stay
+  text as written, and a line nested too deeply to parse is a malformed row;
 - duplicates (same time, source and text, as produced by overlapping exports) are removed,
   keeping the first;
 - missing weights are 1; negative or non-numeric weights drop the row.
@@ -38,7 +48,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cryptodesk.data.csv_import import epoch_to_utc
+from cryptodesk.data.csv_import import one_line
+from cryptodesk.data.timeparse import ParsedTimes, line_list, parse_times
 from cryptodesk.sentiment.errors import TextImportError
 
 TEXT_COLUMNS = ("time", "text", "source", "weight")
@@ -56,6 +67,11 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "weight": ("weight", "w", "importance"),
 }
 DELIMITERS = (",", ";", "\t", "|")
+# The whole file is held in memory a few times over while it is read; beyond this, split it.
+MAX_FILE_BYTES = 512 * 1024 * 1024
+# JSON integers longer than this stay text: int() refuses thousands of digits, and no time,
+# weight or text needs them as a number.
+MAX_INT_DIGITS = 100
 
 
 @dataclass
@@ -72,7 +88,10 @@ class TextImportReport:
     dropped_empty_text: int = 0
     dropped_bad_weight: int = 0
     dropped_malformed: int = 0
+    dropped_too_early: int = 0
+    dropped_future: int = 0
     first_bad_line: int | None = None
+    dropped_lines: dict[str, list[int]] = field(default_factory=dict)
     first: str | None = None
     last: str | None = None
     notes: list[str] = field(default_factory=list)
@@ -91,14 +110,18 @@ class TextImportReport:
             f"duplicates removed: {self.duplicates:,}",
         ]
         drops = [
-            ("no parseable time", self.dropped_bad_time),
-            ("empty text", self.dropped_empty_text),
-            ("negative or non-numeric weight", self.dropped_bad_weight),
-            ("malformed row", self.dropped_malformed),
+            ("no parseable time", "bad_time", self.dropped_bad_time),
+            ("dated before 1970", "too_early", self.dropped_too_early),
+            ("dated in the future", "future", self.dropped_future),
+            ("empty text", "empty_text", self.dropped_empty_text),
+            ("negative or non-numeric weight", "bad_weight", self.dropped_bad_weight),
+            ("malformed row", "malformed", self.dropped_malformed),
         ]
-        for label, count in drops:
+        for label, key, count in drops:
             if count:
-                out.append(f"dropped ({label}): {count:,}")
+                lines = self.dropped_lines.get(key)
+                where = f" (line(s) {line_list(lines, total=count)})" if lines else ""
+                out.append(f"dropped ({label}): {count:,}{where}")
         if self.first_bad_line is not None:
             out.append(f"first dropped row at file line {self.first_bad_line}")
         return out + self.notes
@@ -123,6 +146,7 @@ def read_texts(
     """
     path = Path(path)
     try:
+        _check_size(path.stat().st_size, path)
         raw = path.read_bytes()
     except OSError as exc:
         raise TextImportError(path, f"cannot read the file: {exc.strerror or exc}") from None
@@ -146,6 +170,7 @@ def parse_texts(
     default_source: str = "",
 ) -> tuple[pd.DataFrame, TextImportReport]:
     """Like :func:`read_texts` for bytes already in memory (drag and drop, tests)."""
+    _check_size(len(raw), name)
     text = decode_utf8(raw, name)
     if fmt is None:
         fmt = "jsonl" if text.lstrip()[:1] in ("{", "[") else "csv"
@@ -153,21 +178,35 @@ def parse_texts(
     if fmt in ("json", "ndjson"):
         fmt = "jsonl"
     if fmt == "csv":
-        header, rows, lines, malformed, first_bad = _read_csv(text, name)
+        header, rows, lines, malformed = read_csv_rows(text, name)
     elif fmt == "jsonl":
-        header, rows, lines, malformed, first_bad = _read_jsonl(text, name)
+        header, rows, lines, malformed = _read_jsonl(text, name)
     else:
-        raise TextImportError(name, f"unknown format {fmt!r}; use csv or jsonl")
+        raise TextImportError(name, f"unknown format {one_line(repr(fmt))}; use csv or jsonl")
     mapping = _choose_columns(header, name, time_col, text_col, source_col, weight_col)
     report = TextImportReport(
         path=name, format="CSV" if fmt == "csv" else "JSON Lines",
         columns={k: ("+".join(v) if isinstance(v, list) else v) for k, v in mapping.items()},
-        rows_read=len(rows) + malformed, dropped_malformed=malformed, first_bad_line=first_bad,
+        rows_read=len(rows) + len(malformed), dropped_malformed=len(malformed),
+        first_bad_line=malformed[0] if malformed else None,
+        dropped_lines={"malformed": malformed[:10]} if malformed else {},
     )
     frame = _build_frame(
         header, rows, lines, mapping, default_source, report, name, check_surrogates=fmt == "jsonl"
     )
     return frame, report
+
+
+def _check_size(size: int, name: object) -> None:
+    if size > MAX_FILE_BYTES:
+        raise TextImportError(
+            name, f"the file is {_size(size)}; texts are imported from files of at most "
+            f"{_size(MAX_FILE_BYTES)}: split it (imports merge into the dataset)"
+        )
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**20:,.0f} MiB" if n >= 2**20 else f"{n / 2**10:,.1f} KiB"
 
 
 # --------------------------------------------------------------------------- decoding
@@ -196,11 +235,16 @@ def decode_utf8(raw: bytes, name: str) -> str:
 
 
 # --------------------------------------------------------------------------- readers
-def _read_csv(text: str, name: str) -> tuple[list[str], list[list[str]], list[int], int, int | None]:
+def read_csv_rows(text: str, name: str) -> tuple[list[str], list[list[str]], list[int], list[int]]:
+    """Header, rows, the file line of each row, and the lines of rows with a wrong field count.
+
+    Shared with the series importer, so both read quoting, long fields and ragged rows alike.
+    """
     first_line = next((ln for ln in text.splitlines() if ln.strip()), "")
     delimiter = max(DELIMITERS, key=first_line.count)
     if first_line.count(delimiter) == 0:
         delimiter = ","
+    _allow_fields_of(len(text))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header = next(reader)
@@ -209,13 +253,12 @@ def _read_csv(text: str, name: str) -> tuple[list[str], list[list[str]], list[in
     except StopIteration:
         raise TextImportError(name, "no header line") from None
     except csv.Error as exc:
-        raise TextImportError(name, f"not a readable CSV header: {exc}", row=1) from None
+        raise TextImportError(name, f"not a readable CSV header: {one_line(str(exc))}", row=1) from None
     header = [h.strip() for h in header]
     width = len(header)
     rows: list[list[str]] = []
     lines: list[int] = []
-    malformed = 0
-    first_bad: int | None = None
+    malformed: list[int] = []
     start = reader.line_num
     try:
         for row in reader:
@@ -223,54 +266,75 @@ def _read_csv(text: str, name: str) -> tuple[list[str], list[list[str]], list[in
                 start = reader.line_num
                 continue
             if len(row) != width:
-                malformed += 1
-                first_bad = first_bad or start + 1
+                malformed.append(start + 1)
             else:
                 rows.append(row)
                 lines.append(start + 1)
             start = reader.line_num
     except csv.Error as exc:
-        raise TextImportError(name, f"CSV syntax error: {exc}", row=reader.line_num) from None
-    return header, rows, lines, malformed, first_bad
+        raise TextImportError(name, f"CSV syntax error: {one_line(str(exc))}", row=reader.line_num) from None
+    return header, rows, lines, malformed
 
 
-def _read_jsonl(text: str, name: str) -> tuple[list[str], list[list[object]], list[int], int, int | None]:
+def _allow_fields_of(length: int) -> None:
+    """Let the csv module read a field as long as the whole text (its default stops at 128 KiB,
+    which refused long CSV texts that import from JSON Lines). The limit is process-wide, so it
+    is only ever raised, never lowered under another reader's feet."""
+    if csv.field_size_limit() <= length:
+        csv.field_size_limit(length + 1)
+
+
+def _read_jsonl(text: str, name: str) -> tuple[list[str], list[list[object]], list[int], list[int]]:
     records: list[dict] = []
     lines: list[int] = []
-    malformed = 0
-    first_bad: int | None = None
+    malformed: list[int] = []
     stripped = text.lstrip()
     if stripped.startswith("["):
         try:
-            data = json.loads(text)
+            data = _json(text)
         except json.JSONDecodeError as exc:
             raise TextImportError(name, f"not valid JSON: {exc.msg}", row=exc.lineno) from None
+        except (ValueError, RecursionError):
+            raise TextImportError(name, "not valid JSON: nested too deeply") from None
         for i, item in enumerate(data if isinstance(data, list) else []):
             if isinstance(item, dict):
                 records.append(item)
                 lines.append(i + 1)
             else:
-                malformed += 1
-                first_bad = first_bad or i + 1
+                malformed.append(i + 1)
     else:
-        for number, line in enumerate(text.splitlines(), start=1):
+        # Lines end at "\n" only: str.splitlines() would also break at U+2028 and the like,
+        # which JSON allows unescaped inside strings.
+        for number, line in enumerate(text.split("\n"), start=1):
             if not line.strip():
                 continue
             try:
-                item = json.loads(line)
-            except json.JSONDecodeError:
+                item = _json(line)
+            except (ValueError, RecursionError):  # bad JSON, or nested beyond the recursion limit
                 item = None
             if isinstance(item, dict):
                 records.append(item)
                 lines.append(number)
             else:
-                malformed += 1
-                first_bad = first_bad or number
+                malformed.append(number)
     if not records:
-        raise TextImportError(name, "no JSON objects found (expected one object per line)", row=first_bad)
+        raise TextImportError(name, "no JSON objects found (expected one object per line)", row=malformed[0] if malformed else None)
     header = list(dict.fromkeys(k for r in records for k in r))
     rows = [[r.get(k) for k in header] for r in records]
-    return header, rows, lines, malformed, first_bad
+    return header, rows, lines, malformed
+
+
+def _json_int(digits: str) -> int | str:
+    return int(digits) if len(digits) <= MAX_INT_DIGITS else digits
+
+
+# One decoder for every line: ``json.loads`` with a hook would build a new one per line.
+_DECODER = json.JSONDecoder(parse_int=_json_int)
+
+
+def _json(text: str) -> object:
+    """``json.loads`` that keeps integers of more than :data:`MAX_INT_DIGITS` digits as text."""
+    return _DECODER.decode(text)
 
 
 # --------------------------------------------------------------------------- columns
@@ -289,7 +353,7 @@ def _choose_columns(
             key = _norm(explicit)
             if key not in normed:
                 raise TextImportError(
-                    name, f"no column {explicit!r} (columns: {', '.join(map(str, header))})"
+                    name, f"no column {one_line(repr(explicit))} (columns: {_listed(header)})"
                 )
             return normed[key]
         for alias in ALIASES[role]:
@@ -298,8 +362,7 @@ def _choose_columns(
         if required:
             flag = "--time-col" if role == "time" else "--text-col"
             raise TextImportError(
-                name, f"no {role} column found (columns: {', '.join(map(str, header))}); "
-                f"name it with {flag}"
+                name, f"no {role} column found (columns: {_listed(header)}); name it with {flag}"
             )
         return None
 
@@ -317,6 +380,11 @@ def _choose_columns(
     }
 
 
+def _listed(header: list[str]) -> str:
+    """Column names for a one-line message (names from a file may hold line breaks)."""
+    return one_line(", ".join(map(str, header)), limit=300)
+
+
 # --------------------------------------------------------------------------- frame
 def _build_frame(
     header: list[str], rows: list[list], lines: list[int], mapping: dict, default_source: str,
@@ -329,45 +397,24 @@ def _build_frame(
         return [r[i] for r in rows]
 
     text_cols = mapping["text"] if isinstance(mapping["text"], list) else [mapping["text"]]
-    parts = [column(c) for c in text_cols]
-    if len(parts) == 1:
-        texts = [v.strip() if isinstance(v, str) else _as_text(v) for v in parts[0]]
-    else:
-        texts = [
-            " ".join(s for s in (_as_text(v) for v in values) if s)
-            for values in zip(*parts, strict=True)
-        ]
+    texts = _texts([column(c) for c in text_cols])
     if check_surrogates:  # JSON "\ud800" escapes give lone surrogates, which cannot be stored
         texts = [_storable(t) for t in texts]
-    times, bad_time, notes = parse_times(column(mapping["time"]))
-    report.notes += notes
+    times = parse_times(column(mapping["time"]), subject="times")
+    report.notes += times.notes
     if mapping["source"]:
         sources = [_as_text(v) or default_source for v in column(mapping["source"])]
     else:
         sources = [default_source] * len(rows)
     if mapping["weight"]:
-        raw_w = pd.Series(column(mapping["weight"]), dtype=object)
-        missing_w = raw_w.map(lambda v: v is None or str(v).strip() == "").to_numpy(dtype=bool)
-        weights = pd.to_numeric(raw_w.where(~missing_w, "1"), errors="coerce").to_numpy(np.float64)
-        bad_weight = ~np.isfinite(weights) | (weights < 0)
+        weights = np.array([_weight(v) for v in column(mapping["weight"])], dtype=np.float64)
     else:
         weights = np.ones(len(rows))
-        bad_weight = np.zeros(len(rows), dtype=bool)
-    empty = np.array([not t.strip() for t in texts], dtype=bool)
-    report.dropped_bad_time = int(bad_time.sum())
-    report.dropped_empty_text = int((empty & ~bad_time).sum())
-    report.dropped_bad_weight = int((bad_weight & ~empty & ~bad_time).sum())
-    keep = ~(bad_time | empty | bad_weight)
-    if not keep.all():
-        first = lines[int(np.flatnonzero(~keep)[0])]
-        report.first_bad_line = min(first, report.first_bad_line or first)
-    if not keep.any():
-        raise TextImportError(
-            name, "no usable rows (each lacks a parseable time or a non-empty text)",
-            row=report.first_bad_line,
-        )
+    empty = np.array([not t for t in texts], dtype=bool)
+    bad_weight = ~np.isfinite(weights) | (weights < 0)
+    keep = _drop_rows(report, np.asarray(lines, dtype=np.int64), times, empty, bad_weight, name)
     frame = pd.DataFrame({
-        "time": times[keep],
+        "time": times.index[keep],
         "text": pd.array([t for t, k in zip(texts, keep, strict=True) if k], dtype="string"),
         "source": pd.array([s for s, k in zip(sources, keep, strict=True) if k], dtype="string"),
         "weight": weights[keep],
@@ -382,6 +429,69 @@ def _build_frame(
     return frame
 
 
+_DROP_LABELS = {
+    "bad_time": "no parseable time",
+    "too_early": "dated before 1970",
+    "future": "dated in the future",
+    "empty_text": "empty text",
+    "bad_weight": "negative or non-numeric weight",
+}
+
+
+def _drop_rows(
+    report: TextImportReport, lines: np.ndarray, times: ParsedTimes, empty: np.ndarray,
+    bad_weight: np.ndarray, name: str,
+) -> np.ndarray:
+    """Mask of rows to keep; counts each dropped row once, under its first reason, with lines."""
+    reasons = {
+        "bad_time": times.unparseable, "too_early": times.too_early, "future": times.too_late,
+        "empty_text": empty, "bad_weight": np.asarray(bad_weight, dtype=bool),
+    }
+    taken = np.zeros(len(lines), dtype=bool)
+    for key, mask in reasons.items():
+        mine = mask & ~taken
+        taken |= mine
+        setattr(report, f"dropped_{key}", int(mine.sum()))
+        if mine.any():
+            report.dropped_lines[key] = lines[mine][:10].tolist()
+    if report.dropped_future:
+        report.notes.append(
+            f"texts dated after {times.bounds.latest:%Y-%m-%d %H:%M} UTC (now plus a two-day "
+            "margin) are dropped: a text cannot have been published after it was exported"
+        )
+    if taken.any():
+        first = int(lines[np.flatnonzero(taken)[0]])
+        report.first_bad_line = min(first, report.first_bad_line or first)
+    if taken.all():
+        counts = ", ".join(
+            f"{int(getattr(report, f'dropped_{key}')):,} {_DROP_LABELS[key]}"
+            for key in reasons if getattr(report, f"dropped_{key}")
+        )
+        raise TextImportError(
+            name, f"no usable rows (each lacks a parseable time in range or a non-empty text): "
+            f"{counts or 'no rows'}", row=report.first_bad_line,
+        )
+    return ~taken
+
+
+def _texts(parts: list[list[object]]) -> list[str]:
+    if len(parts) == 1:
+        return [_as_text(v) for v in parts[0]]
+    return [" ".join(s for s in (_as_text(v) for v in values) if s) for values in zip(*parts, strict=True)]
+
+
+def _weight(value: object) -> float:
+    """A row's weight: 1 when missing, NaN (the row is dropped) when not a number."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return 1.0
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return float("nan")
+    try:
+        return float(value.strip() if isinstance(value, str) else value)
+    except (ValueError, OverflowError):
+        return float("nan")
+
+
 def _storable(text: str) -> str:
     try:
         text.encode("utf-8")
@@ -391,7 +501,8 @@ def _storable(text: str) -> str:
 
 
 def _as_text(value: object) -> str:
-    if value is None:
+    """A cell as stripped text; missing values, NaN, objects and arrays give ""."""
+    if value is None or isinstance(value, dict | list):
         return ""
     if isinstance(value, str):
         return value.strip()
@@ -402,57 +513,3 @@ def _as_text(value: object) -> str:
 
 def _iso(ts: pd.Timestamp) -> str:
     return ts.isoformat().replace("+00:00", "Z")
-
-
-def parse_times(values: list[object]) -> tuple[pd.DatetimeIndex, np.ndarray, list[str]]:
-    """Parse mixed time values to a UTC index; returns it, a mask of bad rows, and notes.
-
-    Numbers (or numeric strings) are epoch times whose unit is inferred from their magnitude;
-    other strings are ISO-8601 (or anything pandas reads), naive ones taken as UTC.
-    """
-    notes: list[str] = []
-    n = len(values)
-    as_text = pd.Series([None if v is None else str(v).strip() for v in values], dtype=object)
-    # Decide "numbers or strings" on a sample first: converting a million ISO strings to
-    # numbers only to find they are not is the slowest step of an import.
-    sample = pd.to_numeric(as_text.dropna().head(200), errors="coerce")
-    if n and sample.notna().mean() >= 0.5:
-        numeric = pd.to_numeric(as_text, errors="coerce")
-    else:
-        numeric = pd.Series(np.full(n, np.nan))
-    numeric_share = float(numeric.notna().mean()) if n else 0.0
-    numbers = numeric.to_numpy(dtype=np.float64)
-    finite_all = numbers[np.isfinite(numbers)]
-    compact_dates = bool(
-        finite_all.size and np.all(finite_all == np.floor(finite_all))
-        and np.all((finite_all >= 19_700_101) & (finite_all <= 22_001_231))
-    )
-    if n and numeric_share >= 0.9 and compact_dates:  # 20240131: a date, not epoch seconds
-        parsed = pd.to_datetime(as_text, format="%Y%m%d", utc=True, errors="coerce")
-        index = pd.DatetimeIndex(parsed)
-        bad = np.asarray(index.isna())
-        notes.append("times are dates written as YYYYMMDD (UTC midnight)")
-    elif n and numeric_share >= 0.9:
-        index, bad, unit = epoch_to_utc(numbers)
-        notes.append(f"times are epoch {unit}")
-    else:
-        sample = as_text.dropna().head(50)
-        has_tz = bool(sample.str.contains(r"(?:Z|[+-]\d\d:?\d\d|UTC|GMT)$", regex=True).any())
-        if not has_tz:
-            notes.append("times have no time zone: assumed UTC")
-        parsed = None
-        for fmt in ("ISO8601", "mixed"):
-            try:
-                parsed = pd.to_datetime(as_text, utc=True, format=fmt, errors="coerce")
-                break
-            except (ValueError, TypeError, OverflowError):
-                continue
-        if parsed is None:
-            parsed = pd.Series(pd.NaT, index=as_text.index, dtype="datetime64[ns, UTC]")
-        index = pd.DatetimeIndex(parsed).as_unit("ns")
-        bad = np.asarray(index.isna())
-    index = index.as_unit("ns")
-    years = np.asarray(index.year, dtype=np.float64)
-    with np.errstate(invalid="ignore"):
-        bad = bad | ~((years >= 1970) & (years <= 2200))
-    return index, bad, notes

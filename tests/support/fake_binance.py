@@ -21,11 +21,29 @@ Fault injection (:class:`Faults`, changeable while the server runs): every Nth c
 answers an HTTP status (429, 418, 500, 503; 400 = Binance's permanent "Invalid symbol.") or hangs past the client's timeout; pages overlap the
 previous one; duplicate rows; the connection drops for every request after the Kth; a still-open
 "live" candle at the current time. Every wait is bounded and ends when the server stops.
+
+Per-request scripts (:attr:`Faults.script` for pages, i.e. klines requests with ``startTime``;
+:attr:`Faults.probe_script` for klines requests without it, which ask for the newest candles)
+and per-``startTime`` stuck answers (:attr:`Faults.stuck`, a broken cache answering the same way
+every time) serve what a misbehaving exchange or gateway does to one answer:
+
+- ``empty``: ``[]``;
+- ``short``: only the first half of the page (at least one row);
+- ``stale``: a page from an earlier request (the rows before ``startTime``; for a request
+  without ``startTime``, the newest candles as they were one page earlier);
+- ``overlap``: the page starts half a page before ``startTime``;
+- ``dup``: every row twice;
+- ``NNN`` or ``NNN/json``: HTTP status NNN, with a gateway's HTML page or with a Binance-style
+  JSON body carrying an error code ccxt does not know (``/json``).
+
+None of them invents a candle or leaves one out of the middle of a page: what such an answer
+says about the candles it does contain is true, only incomplete.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 import time
@@ -50,6 +68,8 @@ INTERVALS_MS = {
 }
 # Markets listed without candle data: they make symbol suggestions and quote filters realistic.
 EXTRA_MARKETS = (("ETH", "BTC", "TRADING"), ("BTC", "EUR", "TRADING"), ("LUNA", "USDT", "BREAK"))
+PAGE_FAULTS = ("ok", "empty", "short", "stale", "overlap", "dup")
+_STATUS_FAULT = re.compile(r"(\d{3})(/json)?")
 
 
 @dataclass
@@ -58,6 +78,11 @@ class Faults:
 
     ``status_every``/``hang_every`` count only requests whose path ends with ``only`` (klines by
     default; None counts every request), so "every Nth request" means every Nth page.
+
+    ``script`` (pages: klines with ``startTime``) and ``probe_script`` (klines without it) are
+    consumed one entry per request, then answers are normal again; ``stuck`` maps a
+    ``startTime`` to the answer it gets every time. A request they answer is not counted for
+    ``status_every``/``hang_every``. Entries: see the module docstring.
     """
 
     status_every: int = 0
@@ -69,6 +94,10 @@ class Faults:
     drop_after: int | None = None
     live_candle: bool = False
     only: str | None = "/klines"
+    script: list[str] = field(default_factory=list)
+    probe_script: list[str] = field(default_factory=list)
+    stuck: dict[int, str] = field(default_factory=dict)
+    error_body: str = "html"
 
 
 @dataclass(frozen=True)
@@ -79,7 +108,7 @@ class Recorded:
     host: str | None
     path: str
     params: dict[str, str]
-    outcome: str  # "ok", "drop", "hang", or the HTTP status of an error answer
+    outcome: str  # "ok", "drop", "hang", a page fault ("empty"...), or an error status ("503")
     at: float = 0.0  # time.monotonic() when it arrived
 
 
@@ -183,6 +212,8 @@ class FakeBinance:
             outcome = "ok"
             if faults.drop_after is not None and n > faults.drop_after:
                 outcome = "drop"
+            elif path.endswith("/klines") and self._scripted(params) is not None:
+                outcome = self._scripted(params, pop=True) or "ok"
             elif faults.only is None or path.endswith(faults.only):
                 self._fault_count += 1
                 k = self._fault_count
@@ -190,9 +221,22 @@ class FakeBinance:
                     outcome = "hang"
                 elif faults.status_every and k % faults.status_every == 0:
                     outcome = str(faults.status)
+                    if faults.error_body == "json":
+                        outcome += "/json"
             record = Recorded(n, host, path, params, outcome, time.monotonic())
             self.requests.append(record)
         return record
+
+    def _scripted(self, params: dict[str, str], pop: bool = False) -> str | None:
+        """The scripted answer for this klines request, if any (caller holds the lock)."""
+        faults = self.faults
+        start = params.get("startTime")
+        if start is not None and start.lstrip("-").isdigit() and int(start) in faults.stuck:
+            return faults.stuck[int(start)]
+        queue = faults.script if start is not None else faults.probe_script
+        if not queue:
+            return None
+        return queue.pop(0) if pop else queue[0]
 
     def handle(self, handler: _Handler) -> None:
         """Answer one request (called on the handler's thread)."""
@@ -214,12 +258,16 @@ class FakeBinance:
             self._stop.wait(self.faults.hang_s)
             handler.drop()
             return
-        if record.outcome != "ok":
-            handler.answer(*_error_answer(int(record.outcome)))
+        status = _STATUS_FAULT.fullmatch(record.outcome)
+        if status:
+            handler.answer(*_error_answer(int(status.group(1)), json_body=bool(status.group(2))))
             return
-        handler.answer(*self._route(path, params))
+        kind = record.outcome if record.outcome in PAGE_FAULTS else "ok"
+        handler.answer(*self._route(path, params, kind))
 
-    def _route(self, path: str, params: dict[str, str]) -> tuple[int, bytes, dict[str, str]]:
+    def _route(
+        self, path: str, params: dict[str, str], kind: str = "ok"
+    ) -> tuple[int, bytes, dict[str, str]]:
         if path == "/api/v3/ping":
             return 200, b"{}", {}
         if path == "/api/v3/time":
@@ -227,10 +275,10 @@ class FakeBinance:
         if path == "/api/v3/exchangeInfo":
             return 200, self._exchange_info, {}
         if path == "/api/v3/klines":
-            return self._klines(params)
+            return self._klines(params, kind)
         return _binance_error(404, -1, f"unknown path {path}")
 
-    def _klines(self, params: dict[str, str]) -> tuple[int, bytes, dict[str, str]]:
+    def _klines(self, params: dict[str, str], kind: str = "ok") -> tuple[int, bytes, dict[str, str]]:
         market_id = params.get("symbol")
         if not market_id:
             return _binance_error(400, -1102, "Mandatory parameter 'symbol' was not sent.")
@@ -264,8 +312,19 @@ class FakeBinance:
         hi = min(hi, lo + limit)
         if start is not None and self.faults.overlap:
             lo = max(0, lo - self.faults.overlap)  # a page that repeats the previous one's tail
+        if kind == "overlap":
+            lo = max(0, lo - max(1, limit // 2))
+        elif kind == "stale":  # what an earlier request got: one page further back
+            if start is None:
+                lo, hi = max(0, lo - limit), max(0, hi - limit)
+            else:
+                lo, hi = max(0, lo - limit), lo  # ends before startTime
         page = rows[lo:hi]
-        if self.faults.duplicate_rows:
+        if kind == "empty":
+            page = []
+        elif kind == "short" and len(page) > 1:
+            page = page[: len(page) // 2]
+        if self.faults.duplicate_rows or kind == "dup":
             page = [row for row in page for _ in (0, 1)]
         return 200, ("[" + ",".join(page) + "]").encode(), {}
 
@@ -292,6 +351,12 @@ class FakeBinance:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as a real exchange and ccxt's session use
     owner: FakeBinance
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out in two writes; without this, Nagle's algorithm holds the body
+        # until the client's delayed ACK of the headers (~40 ms a request on Linux loopback).
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def do_GET(self) -> None:
         self.owner.handle(self)
@@ -383,10 +448,13 @@ def _binance_error(status: int, code: int, msg: str) -> tuple[int, bytes, dict[s
     return status, json.dumps({"code": code, "msg": msg}).encode(), {}
 
 
-def _error_answer(status: int) -> tuple[int, bytes, dict[str, str]]:
-    """What an overloaded exchange or its gateway answers with this status."""
+def _error_answer(status: int, json_body: bool = False) -> tuple[int, bytes, dict[str, str]]:
+    """What an overloaded exchange or its gateway answers with this status: for 5xx an HTML page
+    from a gateway, or (``json_body``) Binance-style JSON with a code ccxt has never heard of."""
     if status == 400:  # a permanent refusal, in Binance's words
         return _binance_error(400, -1121, "Invalid symbol.")
+    if json_body and status >= 500:
+        return _binance_error(status, -1999, "Service busy; an internal component is restarting.")
     if status in (418, 429):
         body = {"code": -1003, "msg": "Too many requests; current limit is 6000 request weight "
                 "per 1 MINUTE. Please use the websocket for live updates to avoid polling the API."}

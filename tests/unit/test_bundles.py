@@ -160,12 +160,14 @@ def test_zip_round_trip_and_unsafe_zips(library: ModelLibrary, candles: pd.DataF
     archive = library.export_zip(info.id, tmp_path / "z.zip")
     other = ModelLibrary(tmp_path / "other")
     imported = other.import_zip(archive)
-    assert imported.id == info.id and imported.label == "z"
+    # a fresh id on import (never a path taken from the zip), the original kept as its prefix
+    assert imported.id.startswith(f"{info.id}-imp") and imported.label == "z"
+    assert imported.path == other.root / imported.id
     a = library.load(info.id)[0].predict(candles, 1).point
-    b = other.load(info.id)[0].predict(candles, 1).point
+    b = other.load(imported.id)[0].predict(candles, 1).point
     assert np.array_equal(a, b)
     again = other.import_zip(archive)  # importing twice gives a second, distinct entry
-    assert again.id != info.id and len(other.list()) == 2
+    assert again.id not in (info.id, imported.id) and len(other.list()) == 2
 
     for member in ("../evil.txt", "/abs/evil.txt", "bundle/../../evil.txt"):
         bad = tmp_path / "bad.zip"

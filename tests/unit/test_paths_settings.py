@@ -88,3 +88,17 @@ def test_invalid_settings_are_not_saved(tmp_path: Path) -> None:
     assert not (tmp_path / "s.json").exists()
     with pytest.raises(SettingsError, match="device"):
         from_dict({"device": "tpu"})
+
+
+def test_schema_1_files_move_from_the_old_app_seed_to_the_shared_default(tmp_path) -> None:
+    import json
+
+    from cryptodesk.settings import SCHEMA_VERSION, Settings, load_settings
+
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"schema_version": 1, "seed": 42, "theme": "dark"}))
+    settings, warnings = load_settings(path)
+    assert warnings == [] and settings.seed == 0 and settings.theme == "dark"
+    assert settings.schema_version == SCHEMA_VERSION == 2 and Settings().seed == 0
+    path.write_text(json.dumps({"schema_version": 1, "seed": 7}))
+    assert load_settings(path)[0].seed == 7  # a seed the user chose stays

@@ -1,8 +1,10 @@
 """Files that ship with CryptoDesk (icons, desktop entry, metainfo, lexicons, stylesheets).
 
-They live inside the package, so they are in the wheel (``package-data``) and in the PyInstaller
-bundle (the spec copies this folder) and are found the same way in both: relative to this
-module's file. Use :func:`resource_path`; never build paths from the current directory.
+They live in the repository's top-level ``resources/`` folder, which setup.py maps into the
+package as ``cryptodesk.resources``: so they are in the wheel (``package-data``) and in the
+PyInstaller bundle (the spec stages this folder at ``cryptodesk/resources``) and are found the
+same way everywhere: relative to this module's file. Use :func:`resource_path`; never build
+paths from the current directory.
 """
 
 from __future__ import annotations
