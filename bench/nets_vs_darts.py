@@ -38,7 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--peers", type=Path, default=PEERS)
     parser.add_argument("--peers-python", type=Path, default=PEERS_PYTHON)
     parser.add_argument("--darts-threads", type=int, default=2,
-                        help="torch threads for Darts (its protocol's setting: 2)")
+                        help="torch threads for Darts (its protocol's setting: 2; on a machine "
+                             "shared with other jobs use 1, as ours do: two OpenMP threads "
+                             "spin-wait for a core and a fit takes tens of times longer)")
     parser.add_argument("--json", type=Path, help="write every figure as JSON")
     args = parser.parse_args(argv)
     if not args.peers_python.exists():
@@ -75,10 +77,12 @@ def one_asset(asset: str, models: list[str], tmp: Path, args: argparse.Namespace
     out["load_before_ours"], out["load_after_ours"] = load, os.getloadavg()[0]
     short = asset.split("-")[0]
     t0 = time.perf_counter()
+    threads = str(args.darts_threads)
+    env = {**os.environ, "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
     subprocess.run([str(args.peers_python), str(args.peers), "--freq", "daily", "--assets",
-                    short, "--models", ",".join(models), "--threads", str(args.darts_threads),
+                    short, "--models", ",".join(models), "--threads", threads,
                     "--out-dir", str(tmp), "--tag", f"_{short}"],
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     out["darts_process_s"] = time.perf_counter() - t0
     darts = json.loads((tmp / f"daily_{short}.json").read_text())["results"][short]
     out["darts"] = {m: {"seconds": darts[m]["wall_s"], "theils_u": darts[m]["metrics"]["TheilU"],
