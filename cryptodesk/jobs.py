@@ -70,17 +70,22 @@ class TaskContext:
         if self._cancel.is_set():
             raise Cancelled("cancelled by the user")
 
-    def child(self, start: float, end: float, prefix: str = "") -> TaskContext:
+    def child(self, start: float, end: float, prefix: str = "",
+              partial: PartialCallback | None = None) -> TaskContext:
         """A context for a sub-job whose progress maps onto ``[start, end]`` of this one.
 
-        Shares the cancel event and the partial-result callback with its parent.
+        Shares the cancel event with its parent, and the partial-result callback unless
+        ``partial`` is given: a sub-job whose partial results mean something else to the
+        receiver (the forecasts and epochs of a tuning trial's inner folds are not the run's)
+        hands them to ``partial`` instead.
         """
 
         def forward(fraction: float | None, message: str) -> None:
             mapped = None if fraction is None else start + (end - start) * fraction
             self.progress(mapped, f"{prefix}{message}")
 
-        return TaskContext(forward, self._on_partial, self._cancel)
+        return TaskContext(forward, self._on_partial if partial is None else partial,
+                           self._cancel)
 
 
 def null_context() -> TaskContext:

@@ -26,12 +26,21 @@ Supported field types: ``bool``, ``int``, ``float``, ``str``, ``Literal[...]`` o
 ints, ``tuple[int, ...]`` / ``tuple[float, ...]`` / ``tuple[str, ...]``, any of those
 ``| None``, a nested ``Params`` subclass (kind ``group``: a sub-form, e.g. the feature spec of
 a model; JSON as a nested object), ``dict[str, float]`` (kind ``float_map``: e.g. per-source
-weights) and ``dict[str, SomeParams]`` (kind ``group_map``: e.g. per-exchange settings). Every
-field must have a default (an object must be creatable with no arguments).
+weights), ``dict[str, SomeParams]`` (kind ``group_map``: e.g. per-exchange settings) and
+``dict[str, dict[str, Any]]`` (kind ``config_map``: settings objects of varying classes, e.g.
+an ensemble's member configs, which their owner validates). Every field must have a default
+(an object must be creatable with no arguments).
 
 Errors: a value that breaks its declared type or range raises the class's ``error_cls`` (a
 :class:`~cryptodesk.errors.CryptoDeskError` subclass: ``ModelError`` for model configs,
 ``SettingsError`` for settings...), so each front end reports it as a one-line user error.
+
+Search spaces: a field may also declare where a tuner may look, next to its default
+(``param(0.05, min=1e-4, max=1.0, search=Range(0.01, 0.3, log=True))`` or
+``search=Choice((32,), (64, 32))``). :meth:`Params.search_space` lists them (nested groups
+with dotted names); the nested walk-forward tuner (:mod:`cryptodesk.evaluation.tuning`) and
+the GUI's tuning view read them from there, so a space is declared once, beside the default
+it explores around, and checked against the field's own range when the class is first used.
 """
 
 from __future__ import annotations
@@ -51,6 +60,51 @@ C = TypeVar("C", bound="Params")
 
 
 @dataclass(frozen=True)
+class Range:
+    """A numeric search range for a tuner: ``lo``..``hi`` inclusive, optionally on a log scale
+    (learning rates, regularisation) or in steps of ``step``. Integer fields draw integers."""
+
+    lo: float
+    hi: float
+    log: bool = False
+    step: float | None = None
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.lo) and math.isfinite(self.hi)) or self.lo >= self.hi:
+            raise ValueError(f"search range needs lo < hi, got {self.lo!r}..{self.hi!r}")
+        if self.log and self.lo <= 0:
+            raise ValueError("a log-scale search range needs lo > 0")
+        if self.step is not None and (self.step <= 0 or self.log):
+            raise ValueError("a search step must be > 0 and not on a log scale")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form (``{"range": [lo, hi], "log": ..., "step": ...}``)."""
+        return {"range": [self.lo, self.hi], "log": self.log, "step": self.step}
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A finite set of values for a tuner to pick from (any values the field accepts, e.g.
+    layer widths as tuples)."""
+
+    values: tuple[Any, ...]
+
+    def __init__(self, *values: Any) -> None:
+        if len(values) == 1 and isinstance(values[0], list):
+            values = tuple(values[0])
+        if len(values) < 2:
+            raise ValueError("a search choice needs at least two values")
+        object.__setattr__(self, "values", tuple(values))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form (``{"choices": [...]}``)."""
+        return {"choices": [_jsonable(v) for v in self.values]}
+
+
+Search = Range | Choice
+
+
+@dataclass(frozen=True)
 class ParamMeta:
     """What a config field says about itself, beyond its type and default."""
 
@@ -62,6 +116,7 @@ class ParamMeta:
     step: float | None = None
     log: bool = False  # the GUI uses a log-scale spin box/slider (learning rates)
     advanced: bool = False  # the GUI hides it behind "Advanced"
+    search: Search | None = None  # where a tuner may look (Range or Choice)
 
 
 @dataclass(frozen=True)
@@ -86,10 +141,12 @@ class ParamSpec:
     log: bool
     advanced: bool
     group: type[Params] | None = None
+    search: Search | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able description (for ``cryptodesk models --json`` and docs)."""
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        out["search"] = None if self.search is None else self.search.to_dict()
         if self.group is not None:
             out["group"] = [p.to_dict() for p in self.group.params()]
             out["default"] = self.default.to_dict()
@@ -111,13 +168,16 @@ def param(
     step: float | None = None,
     log: bool = False,
     advanced: bool = False,
+    search: Search | None = None,
 ) -> Any:
     """A config field with a default and its form metadata (range, choices, label, help).
 
     For tuple fields ``min``/``max`` bound every element. ``choices`` is only needed for plain
     ``str``/``int`` fields; ``Literal[...]`` fields take their choices from the type.
+    ``search`` declares the field's tuning space (:class:`Range` or :class:`Choice`).
     """
-    meta = ParamMeta(label, help, min, max, tuple(choices) if choices else None, step, log, advanced)
+    meta = ParamMeta(label, help, min, max, tuple(choices) if choices else None, step, log,
+                     advanced, search)
     if isinstance(default, dict):  # mutable: each object gets its own copy
         return field(default_factory=lambda: dict(default), metadata={META_KEY: meta})
     return field(default=default, metadata={META_KEY: meta})
@@ -150,6 +210,12 @@ class Params:
     def params(cls) -> list[ParamSpec]:
         """Every field as a :class:`ParamSpec`, in declaration order."""
         return list(_params_of(cls))
+
+    @classmethod
+    def search_space(cls) -> dict[str, tuple[ParamSpec, Search]]:
+        """Every field with a declared search space, nested groups included under dotted
+        names (``features.return_lags``), in declaration order."""
+        return dict(_search_of(cls))
 
     # ------------------------------------------------------------------ JSON round trip
     def to_dict(self) -> dict[str, Any]:
@@ -200,24 +266,56 @@ def _params_of(cls: type[Params]) -> tuple[ParamSpec, ...]:
         kind, optional, literal = _kind_of(hint, f"{cls.__name__}.{f.name}")
         choices = literal if literal is not None else meta.choices
         group = _group_class(hint) if kind in ("group", "group_map") else None
-        specs.append(
-            ParamSpec(
-                name=f.name,
-                kind="choice" if literal is not None else kind,
-                default=default,
-                optional=optional,
-                label=meta.label or f.name.replace("_", " ").capitalize(),
-                help=meta.help,
-                min=meta.min,
-                max=meta.max,
-                choices=choices,
-                step=meta.step,
-                log=meta.log,
-                advanced=meta.advanced,
-                group=group,
-            )
+        spec = ParamSpec(
+            name=f.name,
+            kind="choice" if literal is not None else kind,
+            default=default,
+            optional=optional,
+            label=meta.label or f.name.replace("_", " ").capitalize(),
+            help=meta.help,
+            min=meta.min,
+            max=meta.max,
+            choices=choices,
+            step=meta.step,
+            log=meta.log,
+            advanced=meta.advanced,
+            group=group,
+            search=meta.search,
         )
+        if meta.search is not None:
+            _check_search(spec, meta.search, f"{cls.__name__}.{f.name}")
+        specs.append(spec)
     return tuple(specs)
+
+
+@functools.cache
+def _search_of(cls: type[Params]) -> tuple[tuple[str, tuple[ParamSpec, Search]], ...]:
+    out: list[tuple[str, tuple[ParamSpec, Search]]] = []
+    for spec in _params_of(cls):
+        if spec.search is not None:
+            out.append((spec.name, (spec, spec.search)))
+        if spec.kind == "group" and spec.group is not None:
+            out += [(f"{spec.name}.{k}", v) for k, v in _search_of(spec.group)]
+    return tuple(out)
+
+
+def _check_search(spec: ParamSpec, search: Search, where: str) -> None:
+    """A declared space must fit its field: ranges only on numbers and within min/max,
+    choices valid values of the field (a wrong space is a programming error: TypeError)."""
+    if isinstance(search, Range):
+        if spec.kind not in ("int", "float"):
+            raise TypeError(f"{where}: a search Range needs an int or float field")
+        for bound in (search.lo, search.hi):
+            if (spec.min is not None and bound < spec.min) or (
+                    spec.max is not None and bound > spec.max):
+                raise TypeError(f"{where}: search range {search.lo}..{search.hi} leaves the "
+                                f"field's range {spec.min}..{spec.max}")
+        return
+    for value in search.values:
+        try:
+            _check_value(spec, value)
+        except _Invalid as exc:
+            raise TypeError(f"{where}: search choice {value!r} is invalid ({exc})") from None
 
 
 # ---------------------------------------------------------------------- helpers
@@ -256,7 +354,10 @@ def _kind_of(tp: Any, where: str) -> tuple[str, bool, tuple[Any, ...] | None]:
             return "float_map", optional, None
         if key is str and isinstance(val, type) and issubclass(val, Params):
             return "group_map", optional, None
-        raise TypeError(f"{where}: dicts must be dict[str, float] or dict[str, Params]")
+        if key is str and get_origin(val) is dict:
+            return "config_map", optional, None
+        raise TypeError(f"{where}: dicts must be dict[str, float], dict[str, Params] or "
+                        "dict[str, dict[str, Any]]")
     if tp in _SCALARS:
         return _SCALARS[tp], optional, None
     if isinstance(tp, type) and issubclass(tp, Params):
@@ -283,14 +384,16 @@ def _check_value(spec: ParamSpec, value: Any) -> Any:
     if kind == "group":
         assert spec.group is not None
         return _check_group(spec.group, value, where)
-    if kind in ("float_map", "group_map"):
+    if kind in ("float_map", "group_map", "config_map"):
         if not isinstance(value, dict):
             raise _Invalid(f"{where} must be an object of name -> value, got {_short(value)}")
         out: dict[str, Any] = {}
         for key, item in value.items():
             if not isinstance(key, str) or not key:
                 raise _Invalid(f"{where}: keys must be non-empty text, got {_short(key)}")
-            if kind == "group_map":
+            if kind == "config_map":
+                out[key] = _check_object(item, f"{where}[{key!r}]")
+            elif kind == "group_map":
                 assert spec.group is not None
                 out[key] = _check_group(spec.group, item, f"{where}[{key!r}]")
             else:
@@ -317,6 +420,19 @@ def _check_group(group: type[Params], value: Any, where: str) -> Params:
         except CryptoDeskError as exc:
             raise _Invalid(f"{where}: {exc}") from None
     raise _Invalid(f"{where} must be a {group.__name__} or an object, got {_short(value)}")
+
+
+def _check_object(value: Any, where: str) -> dict[str, Any]:
+    """A JSON object of settings (checked by its owner, e.g. an ensemble's member configs),
+    copied through strict JSON so it holds plain, finite values only."""
+    import json
+
+    if not isinstance(value, dict):
+        raise _Invalid(f"{where} must be an object of settings, got {_short(value)}")
+    try:
+        return json.loads(json.dumps(_jsonable(value), allow_nan=False))
+    except (TypeError, ValueError) as exc:
+        raise _Invalid(f"{where} is not plain JSON ({exc})") from None
 
 
 def _short(value: Any) -> str:

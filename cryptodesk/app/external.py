@@ -44,15 +44,20 @@ def join_sentiment(candles: pd.DataFrame, dataset: str, config: Any = None) -> p
 def add_external(models: list[tuple[str, dict[str, Any]]],
                  columns: tuple[str, ...]) -> list[tuple[str, dict[str, Any]]]:
     """``models`` with ``columns`` added to the inputs of each model that takes external
-    columns (the feature spec's ``external`` or the nets' ``external`` list); other models are
-    unchanged. Configs without the field start from the model's defaults."""
+    columns (the feature spec's ``external`` or the nets' ``external`` list; an ensemble's
+    members that take them); other models are unchanged. Configs without the field start
+    from the model's defaults."""
     from cryptodesk.models.registry import config_class, model_entry
 
     out = []
     for name, config in models:
         caps = model_entry(name).capabilities
         config = dict(config)
-        if caps.uses_features:
+        if caps.composite:
+            full = config_class(name).from_dict(config).to_dict()
+            members = add_external(list(full["member_configs"].items()), columns)
+            config["member_configs"] = dict(members)
+        elif caps.uses_features:
             if "features" not in config:
                 config["features"] = config_class(name)().to_dict()["features"]
             features = dict(config["features"])

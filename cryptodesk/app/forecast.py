@@ -59,30 +59,11 @@ def forecast_from_bundle(
 
 
 def inputs_for(manifest: dict[str, Any], candles: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    """The candles a saved model can forecast from: checks the timeframe, rebuilds the
-    external columns it was trained with (same datasets, same aggregation), and notes a
-    symbol other than its own. Used by forecasting and by retraining."""
-    notes: list[str] = []
+    """The candles a saved model can forecast from (:func:`bundle_inputs`), plus a note when
+    the series is not the one it was trained on. Used by forecasting and by retraining."""
+    candles, notes = bundle_inputs(candles, manifest)
     meta = dict(candles.attrs)
     trained = manifest.get("data", {})
-    if trained.get("timeframe") and trained["timeframe"] != meta.get("timeframe"):
-        raise BundleError(
-            f"model {manifest['id']} was trained on {trained['timeframe']} bars; the data are "
-            f"{meta.get('timeframe')} bars. Use a {trained['timeframe']} series (or resample)."
-        )
-    needed = manifest.get("external_columns", [])
-    sources = manifest.get("external_sources") or {}
-    if sources and any(c not in candles.columns for c in needed):
-        from cryptodesk.sentiment.features import rebuild_external
-
-        candles = rebuild_external(candles, sources)  # same datasets, same aggregation
-        notes.append(f"rebuilt external columns from {', '.join(sources)}")
-    missing = [c for c in needed if c not in candles.columns]
-    if missing:
-        raise BundleError(
-            f"model {manifest['id']} needs the external column(s) {', '.join(missing)}, "
-            "which the data lack"
-        )
     if trained.get("symbol") and trained["symbol"] != meta.get("symbol"):
         notes.append(
             f"note: model trained on {trained['symbol']}, forecasting {meta.get('symbol')}"
@@ -117,6 +98,37 @@ def _non_default_config(kind: str, config: dict[str, Any]) -> dict[str, Any]:
 
     defaults = config_class(kind)().to_dict()
     return {k: v for k, v in config.items() if defaults.get(k) != v}
+
+
+def bundle_inputs(candles: pd.DataFrame,
+                  manifest: dict[str, Any]) -> tuple[pd.DataFrame, list[str]]:
+    """The candles a saved model can read: same timeframe, its external columns rebuilt the
+    way they were made (sentiment datasets, other assets' returns); notes for the user."""
+    notes: list[str] = []
+    meta = dict(candles.attrs)
+    trained = manifest.get("data", {})
+    if trained.get("timeframe") and trained["timeframe"] != meta.get("timeframe"):
+        raise BundleError(
+            f"model {manifest['id']} was trained on {trained['timeframe']} bars; the data are "
+            f"{meta.get('timeframe')} bars. Use a {trained['timeframe']} series (or resample)."
+        )
+    needed = manifest.get("external_columns", [])
+    sources = manifest.get("external_sources") or {}
+    if sources and any(c not in candles.columns for c in needed):
+        from cryptodesk.app.cross_asset import rebuild_assets, split_sources
+        from cryptodesk.sentiment.features import rebuild_external
+
+        assets, others = split_sources(sources)
+        candles = rebuild_assets(candles, assets)  # other series' returns, same lags
+        candles = rebuild_external(candles, others)  # same datasets, same aggregation
+        notes.append(f"rebuilt external columns from {', '.join(sources)}")
+    missing = [c for c in needed if c not in candles.columns]
+    if missing:
+        raise BundleError(
+            f"model {manifest['id']} needs the external column(s) {', '.join(missing)}, "
+            "which the data lack"
+        )
+    return candles, notes
 
 
 @dataclass(frozen=True)

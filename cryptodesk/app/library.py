@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from cryptodesk.evaluation.tuning_spec import TuningSpec
 from cryptodesk.io.bundles import BundleInfo, ModelLibrary
 from cryptodesk.jobs import TaskContext, null_context
 
@@ -58,13 +59,21 @@ def train_and_save(
     ctx: TaskContext | None = None,
     library: ModelLibrary | None = None,
     metrics: dict[str, Any] | None = None,
+    tuning: TuningSpec | dict[str, Any] | None = None,
+    with_symbols: tuple[str, ...] = (),
+    store: Any = None,
 ) -> SavedModel:
     """Evaluate (optional), fit ``kind`` on all of ``candles`` and save it as a bundle.
 
     ``metrics``: with ``evaluate=False``, out-of-sample metrics measured elsewhere (the GUI's
     walk-forward run of the same config) to record in the manifest instead of none.
+    ``tuning``: tune first (nested: the evaluation tunes inside each of its training windows,
+    the final fit on inner folds of all the data); the bundle holds the model with the chosen
+    settings and its manifest the studies. ``with_symbols`` and the config's ``pretrain``
+    series are joined from the store (unless the candles carry them already).
     """
-    from cryptodesk.evaluation.backtest import ModelRun, run_backtest
+    from cryptodesk.evaluation.backtest import BASELINE, assemble_report
+    from cryptodesk.evaluation.walkforward import walk_forward
     from cryptodesk.models.registry import create
 
     ctx = ctx or null_context()
@@ -72,15 +81,29 @@ def train_and_save(
     config = dict(config or {})
     if seed is not None and "seed" in {p.name for p in _config_params(kind)}:
         config["seed"] = seed
-    model = create(kind, config)  # validates the config before any long work
+    candles, config = _with_cross(candles, kind, config, with_symbols, store)
+    if tuning is not None and not isinstance(tuning, TuningSpec):
+        tuning = TuningSpec.from_dict(tuning)
+
+    from cryptodesk.app.run import make_forecaster
+    from cryptodesk.app.runspec import ModelSpec
+
+    entry = ModelSpec(kind, config, kind, tuning)  # labelled as its kind: a bundle's name
+
+    def make() -> Any:
+        return make_forecaster(entry)
+
+    model = make()  # validates the config before any long work
     metrics = headline(metrics) if metrics and not evaluate else {}
     naive_metrics: dict[str, Any] = {}
     evaluation: dict[str, Any] = {}
     fit_ctx = ctx
     if evaluate:
         spec = holdout_spec(candles, horizon)
-        report = run_backtest(candles, [ModelRun(kind, config)], spec, ctx.child(0.0, 0.7, "evaluate: "),
-                              seed=seed)
+        sub = ctx.child(0.0, 0.7, "evaluate: ")
+        results = {BASELINE: walk_forward(create(BASELINE), candles, spec, sub.child(0, 0.02)),
+                   kind: walk_forward(make(), candles, spec, sub.child(0.02, 1.0), label=kind)}
+        report = assemble_report(candles, results, spec, seed=seed)
         metrics = headline(report.metrics.get(kind, {}))
         from cryptodesk.evaluation.monitoring import monitor_report
 
@@ -100,6 +123,26 @@ def train_and_save(
     bundle = library.save(model, candles, label=label, metrics=metrics, evaluation=evaluation,
                           seed=config.get("seed"))
     return SavedModel(bundle, metrics, naive_metrics)
+
+
+def _with_cross(candles: pd.DataFrame, kind: str, config: dict[str, Any],
+                with_symbols: tuple[str, ...], store: Any) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The candles with the series the model needs joined, and its config with the ``with``
+    columns among its inputs (nothing to do when the candles carry them already)."""
+    from cryptodesk.app.cross_asset import cross_inputs, join_cross, pretrain_symbols
+    from cryptodesk.app.external import add_external
+    from cryptodesk.features.cross_asset import pretrain_columns, with_columns
+
+    pretrain = [s for s in pretrain_symbols([(kind, config)])
+                if not set(pretrain_columns(s).values()) <= set(candles.columns)]
+    if not pretrain and not with_symbols:
+        return candles, config
+    cross = cross_inputs(candles, with_symbols, pretrain, store=store)
+    columns = tuple(c for item in cross if item.role == "with"
+                    for c in with_columns(item.data.symbol, item.lags))
+    if columns:
+        config = add_external([(kind, config)], columns)[0][1]
+    return join_cross(candles, cross, store), config
 
 
 def headline(metrics: dict[str, Any]) -> dict[str, Any]:
@@ -129,7 +172,7 @@ def save_run_model(spec: RunSpec, name: str, ctx: TaskContext, *, label: str | N
     ctx.check_cancelled()
     saved = train_and_save(candles, model.name, model.config, horizon=spec.protocol.horizon,
                            label=label, evaluate=False, ctx=ctx, library=library,
-                           metrics=metrics)
+                           metrics=metrics, tuning=model.tuning)
     return saved.bundle
 
 

@@ -23,7 +23,7 @@ import pandas as pd
 
 from cryptodesk.app.jobs import wire
 from cryptodesk.app.jobs.events import ModelStarted
-from cryptodesk.app.runspec import DataRef, RunSpec
+from cryptodesk.app.runspec import DataRef, ModelSpec, RunSpec
 from cryptodesk.app.signals import SignalsView, signals_view
 from cryptodesk.errors import CryptoDeskError, DataError
 from cryptodesk.jobs import TaskContext, null_context
@@ -183,13 +183,37 @@ def load_candles(ref: DataRef, store: Any = None) -> pd.DataFrame:
     return candles
 
 
-def with_inputs(candles: pd.DataFrame, spec: RunSpec) -> pd.DataFrame:
-    """The candles with the spec's external inputs joined (sentiment features)."""
-    if spec.sentiment is None:
-        return candles
-    from cryptodesk.app.external import join_sentiment
+def with_inputs(candles: pd.DataFrame, spec: RunSpec, store: Any = None) -> pd.DataFrame:
+    """The candles with the spec's external inputs joined (sentiment features, other assets'
+    returns and pre-training bars)."""
+    if spec.sentiment is not None:
+        from cryptodesk.app.external import join_sentiment
 
-    return join_sentiment(candles, spec.sentiment.dataset, spec.sentiment.aggregation)
+        candles = join_sentiment(candles, spec.sentiment.dataset, spec.sentiment.aggregation)
+    if spec.cross:
+        from cryptodesk.app.cross_asset import join_cross
+
+        candles = join_cross(candles, spec.cross, store)
+    return candles
+
+
+def make_forecaster(model: ModelSpec, spec: RunSpec | None = None) -> Any:
+    """The unfitted forecaster of one model entry: the registry model, or a
+    :class:`~cryptodesk.evaluation.tuning.TunedForecaster` when the entry has a tuning budget
+    (its studies named after the label and the data source, for a sqlite storage).
+
+    The tuner is imported by name, like the registry imports model classes: a front end that
+    only describes runs (the GUI process) never loads Optuna."""
+    import importlib
+
+    from cryptodesk.models.registry import create
+
+    if model.tuning is None:
+        return create(model.name, model.config)
+    tuning = importlib.import_module("cryptodesk.evaluation.tuning")
+    source = spec.data.source if spec is not None else ""
+    return tuning.TunedForecaster(model.name, model.config, model.tuning, label=model.key,
+                                  study_prefix=f"{model.key}|{source}")
 
 
 # ---------------------------------------------------------------------- the run
@@ -200,7 +224,6 @@ def execute_run(spec: RunSpec, ctx: TaskContext | None = None, store: Any = None
     from cryptodesk.evaluation.backtest import BASELINE, assemble_report
     from cryptodesk.evaluation.monitoring import MonitorSpec, monitor_report
     from cryptodesk.evaluation.walkforward import walk_forward
-    from cryptodesk.models.registry import create
 
     ctx = ctx or null_context()
     started = time.perf_counter()
@@ -210,7 +233,9 @@ def execute_run(spec: RunSpec, ctx: TaskContext | None = None, store: Any = None
     ctx.check_cancelled()
     if spec.sentiment is not None:
         ctx.progress(None, f"joining sentiment dataset {spec.sentiment.dataset}")
-    candles = with_inputs(candles, spec)
+    if spec.cross:
+        ctx.progress(None, f"joining {', '.join(c.data.symbol for c in spec.cross)}")
+    candles = with_inputs(candles, spec, store)
     if spec.target == "volatility":
         from cryptodesk.features.volatility import volatility_frame
 
@@ -219,19 +244,20 @@ def execute_run(spec: RunSpec, ctx: TaskContext | None = None, store: Any = None
     if names[0] != BASELINE:
         raise DataError(f"a run spec starts with {BASELINE}, the baseline every model is "
                         "scored against")
-    weights = [LIGHT_WEIGHT if not _heavy(n) else 1.0 for n in names]
+    weights = [_weight(m) for m in spec.models]
     total, done = sum(weights), 0.0
     results: dict[str, Any] = {}
     for index, (model, weight) in enumerate(zip(spec.models, weights, strict=True)):
-        ctx.partial(ModelStarted(model.name, index, len(names)))
+        key = model.key
+        ctx.partial(ModelStarted(key, index, len(names)))
         sub = ctx.child(done / total, (done + weight) / total)
         done += weight
-        results[model.name] = walk_forward(create(model.name, model.config), candles,
-                                           spec.protocol, sub, target=spec.target)
-        scored = assemble_report(candles, {BASELINE: results[BASELINE],
-                                           model.name: results[model.name]}, spec.protocol)
-        res = results[model.name]
-        ctx.partial(ModelScored(model.name, scored.metrics[model.name], res.forecasts,
+        results[key] = walk_forward(make_forecaster(model, spec), candles, spec.protocol, sub,
+                                    target=spec.target, label=key)
+        scored = assemble_report(candles, {BASELINE: results[BASELINE], key: results[key]},
+                                 spec.protocol)
+        res = results[key]
+        ctx.partial(ModelScored(key, scored.metrics[key], res.forecasts,
                                 res.total_seconds, res.n_fits, res.fits))
     report = assemble_report(candles, results, spec.protocol, seed=spec.seed,
                              preset=spec.preset, seconds=time.perf_counter() - started)
@@ -255,10 +281,14 @@ def execute_run(spec: RunSpec, ctx: TaskContext | None = None, store: Any = None
     return outcome
 
 
-def _heavy(name: str) -> bool:
+def _weight(model: ModelSpec) -> float:
+    """A model's share of the progress bar: light for the baselines, heavier when tuned."""
     from cryptodesk.models.registry import model_entry
 
-    return bool(model_entry(name).library)
+    entry = model_entry(model.name)
+    if not (entry.library or entry.capabilities.composite):
+        return LIGHT_WEIGHT
+    return 1.0 if model.tuning is None else float(max(2, model.tuning.trials // 2))
 
 
 def run_job(payload: dict[str, Any], ctx: TaskContext) -> RunResult:

@@ -22,6 +22,7 @@ from typing import Any
 from cryptodesk import __version__
 from cryptodesk.errors import ConfigError, CryptoDeskError
 from cryptodesk.evaluation.strategy import StrategySpec
+from cryptodesk.evaluation.tuning_spec import TuningSpec
 from cryptodesk.evaluation.walkforward import WalkForwardSpec
 from cryptodesk.sentiment.aggregate import AggregationConfig
 
@@ -80,13 +81,58 @@ class DataRef:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """One model of the run: its registry name and its full config (every field, seed too)."""
+    """One model of the run: its registry name and its full config (every field, seed too).
+
+    ``label`` names it in results and events when one kind runs twice (the default config
+    beside a tuned one, an LSTM from scratch beside a pre-trained one, ensembles with different
+    combiners); ``tuning``, when set, tunes it inside every (K-th) training window."""
 
     name: str
     config: dict[str, Any] = field(default_factory=dict)
+    label: str | None = None
+    tuning: TuningSpec | None = None
+
+    @property
+    def key(self) -> str:
+        """The name its results, forecasts and events carry (its label, else its kind)."""
+        return self.label or self.name
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "config": self.config}
+        out: dict[str, Any] = {"name": self.name, "config": self.config}
+        if self.label is not None:
+            out["label"] = self.label
+        if self.tuning is not None:
+            out["tuning"] = self.tuning.to_dict()
+        return out
+
+
+@dataclass(frozen=True)
+class CrossInput:
+    """Another stored series joined onto the candles (:mod:`cryptodesk.features.cross_asset`):
+    role ``with`` adds its ``lags`` last log returns as features of every learning model, role
+    ``pretrain`` its bars for the nets that pre-train on it. ``data`` fingerprints the bars
+    used, so a replay joins exactly the same ones."""
+
+    role: str
+    data: DataRef
+    lags: int = 3
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"role": self.role, "data": self.data.to_dict(), "lags": self.lags}
+
+    @classmethod
+    def from_dict(cls, raw: Any, where: str) -> CrossInput:
+        from cryptodesk.features.cross_asset import ROLES
+
+        raw = _object(raw, where)
+        _known(raw, {"role", "data", "lags"}, where)
+        role, lags = raw.get("role"), raw.get("lags", 3)
+        if role not in ROLES:
+            raise RunSpecError(f"{where}.role must be one of {', '.join(ROLES)}, got "
+                               f"{role!r}"[:120])
+        if not isinstance(lags, int) or isinstance(lags, bool) or not 1 <= lags <= 500:
+            raise RunSpecError(f"{where}.lags must be a whole number in 1..500")
+        return cls(str(role), DataRef.from_dict(raw.get("data")), lags)
 
 
 @dataclass(frozen=True)
@@ -116,17 +162,22 @@ class RunSpec:
     sentiment: SentimentInput | None = None
     target: str = "price"
     rv_method: str = "auto"  # volatility target: how each bar's realised variance is measured
+    cross: tuple[CrossInput, ...] = ()
     app_version: str = __version__
     schema: str = SCHEMA
 
     def model_names(self) -> list[str]:
-        return [m.name for m in self.models]
+        """The names results are keyed by (each model's label, else its kind), in order."""
+        return [m.key for m in self.models]
 
     def model(self, name: str) -> ModelSpec:
-        """The spec of model ``name``."""
+        """The spec of model ``name`` (its label, or its kind when that is unique)."""
         for spec in self.models:
-            if spec.name == name:
+            if spec.key == name:
                 return spec
+        kinds = [spec for spec in self.models if spec.name == name]
+        if len(kinds) == 1:
+            return kinds[0]
         raise RunSpecError(f"model {name!r} is not part of this run")
 
     def with_models(self, models: list[ModelSpec]) -> RunSpec:
@@ -151,6 +202,7 @@ class RunSpec:
             "sentiment": None if self.sentiment is None else self.sentiment.to_dict(),
             "target": self.target,
             **({"volatility": {"measure": self.rv_method}} if self.target == "volatility" else {}),
+            **({"cross": [c.to_dict() for c in self.cross]} if self.cross else {}),
         }
 
     def to_json(self) -> str:
@@ -163,7 +215,8 @@ class RunSpec:
         """Validate and build a spec from parsed JSON (one-line RunSpecError on any problem)."""
         raw = _object(raw, "run spec")
         _known(raw, {"schema", "app_version", "data", "models", "protocol", "preset", "seed",
-                     "strategy", "regimes", "monitor", "sentiment", "target", "volatility"},
+                     "strategy", "regimes", "monitor", "sentiment", "target", "volatility",
+                     "cross"},
                "run spec")
         schema = raw.get("schema", SCHEMA)
         if schema != SCHEMA:
@@ -213,6 +266,7 @@ class RunSpec:
             sentiment=sentiment,
             target=target,
             rv_method=rv_method,
+            cross=_cross(raw.get("cross", [])),
             app_version=_text(raw.get("app_version"), "app_version") or __version__,
             schema=SCHEMA,
         )
@@ -254,9 +308,12 @@ class RunSpec:
 
 
 # ---------------------------------------------------------------------- building
-def model_spec(name: str, config: dict[str, Any] | None = None, seed: int | None = None) -> ModelSpec:
+def model_spec(name: str, config: dict[str, Any] | None = None, seed: int | None = None, *,
+               label: str | None = None, tuning: TuningSpec | None = None) -> ModelSpec:
     """A model entry with its *full* config: defaults filled in and validated, and the run's
-    seed in the config of a stochastic model, so the spec alone reproduces the forecasts."""
+    seed in the config of a stochastic model, so the spec alone reproduces the forecasts.
+    A model whose config names itself (an ensemble: ``ensemble:arima+lightgbm/stack``) gets
+    that label unless one is given."""
     from cryptodesk.models.registry import config_class, model_entry
 
     entry = model_entry(name)
@@ -264,7 +321,10 @@ def model_spec(name: str, config: dict[str, Any] | None = None, seed: int | None
     cls = config_class(entry.name)
     if seed is not None and any(p.name == "seed" for p in cls.params()):
         values["seed"] = seed
-    return ModelSpec(entry.name, cls.from_dict(values).to_dict())
+    full = cls.from_dict(values)
+    if label is None and callable(getattr(full, "label", None)):
+        label = full.label()
+    return ModelSpec(entry.name, full.to_dict(), label, tuning)
 
 
 def data_ref(candles: Any, csv: str | None = None) -> DataRef:
@@ -281,7 +341,7 @@ def data_ref(candles: Any, csv: str | None = None) -> DataRef:
 
 def build_run_spec(
     candles: Any,
-    models: list[tuple[str, dict[str, Any]]],
+    models: list[tuple[str, dict[str, Any]] | ModelSpec],
     protocol: WalkForwardSpec,
     *,
     seed: int,
@@ -294,38 +354,51 @@ def build_run_spec(
     monitor_k: int = 20,
     target: str = "price",
     rv_method: str = "auto",
+    cross: tuple[CrossInput, ...] = (),
 ) -> RunSpec:
     """The spec of a run of ``models`` on ``candles`` (naive first, always; duplicates
-    dropped), with full configs and the seed applied to every stochastic model. With
-    ``sentiment``, its feature columns are added to the inputs of every model that takes
-    external columns, so the spec records exactly what each model saw."""
+    dropped), with full configs and the seed applied to every stochastic model. Models are
+    ``(name, config)`` pairs, or :class:`ModelSpec` s with a label or a tuning budget. With
+    ``sentiment`` or ``cross`` inputs of role ``with``, their feature columns are added to the
+    inputs of every model that takes external columns, so the spec records exactly what each
+    model saw."""
+    from cryptodesk.app.external import add_external
     from cryptodesk.models.registry import default_registry
 
     baseline = default_registry().baseline()
+    items = [m if isinstance(m, ModelSpec) else ModelSpec(str(m[0]).strip().lower(),
+                                                          dict(m[1] or {})) for m in models]
+    columns: tuple[str, ...] = ()
     if sentiment is not None:
-        from cryptodesk.app.external import add_external, sentiment_columns
+        from cryptodesk.app.external import sentiment_columns
 
-        models = add_external(list(models), sentiment_columns(sentiment.dataset))
-    seen: dict[str, dict[str, Any]] = {}
-    for name, config in models:
-        key = str(name).strip().lower()
-        if key not in seen:
-            seen[key] = dict(config or {})
-    if len(seen) > MAX_MODELS:
+        columns += sentiment_columns(sentiment.dataset)
+    for item in cross:
+        if item.role == "with":
+            from cryptodesk.features.cross_asset import with_columns
+
+            columns += with_columns(item.data.symbol, item.lags)
+    if columns:
+        configs = add_external([(m.name, m.config) for m in items], columns)
+        items = [ModelSpec(m.name, c, m.label, m.tuning)
+                 for m, (_n, c) in zip(items, configs, strict=True)]
+    specs: dict[str, ModelSpec] = {}
+    for item in [ModelSpec(baseline), *items]:
+        full = model_spec(item.name, item.config, seed, label=item.label, tuning=item.tuning)
+        specs.setdefault(full.key, full)
+    if len(specs) > MAX_MODELS:
         raise RunSpecError(f"at most {MAX_MODELS} models in one run")
     if target not in TARGETS:
         raise RunSpecError(f"target must be one of {', '.join(TARGETS)}, got {target!r}")
-    for name in seen:
-        targets = default_registry().entry(name).capabilities.targets
+    for item in items:
+        targets = default_registry().entry(item.name).capabilities.targets
         if target not in targets:
-            raise RunSpecError(f"{name} does not forecast {target} (it forecasts "
+            raise RunSpecError(f"{item.name} does not forecast {target} (it forecasts "
                                f"{' and '.join(targets)})")
-    order = [baseline, *[n for n in seen if n != baseline]]
-    specs = tuple(model_spec(n, seen.get(n, {}), seed) for n in order)
-    return RunSpec(data=data_ref(candles, csv), models=specs, protocol=protocol, seed=seed,
-                   preset=preset, strategy=strategy, regimes=regimes,
+    return RunSpec(data=data_ref(candles, csv), models=tuple(specs.values()), protocol=protocol,
+                   seed=seed, preset=preset, strategy=strategy, regimes=regimes,
                    monitor_window=monitor_window, monitor_k=monitor_k, sentiment=sentiment,
-                   target=target, rv_method=rv_method)
+                   target=target, rv_method=rv_method, cross=tuple(cross))
 
 
 def command_line(spec_path: Path | str) -> str:
@@ -368,21 +441,32 @@ def _models(raw: Any) -> tuple[ModelSpec, ...]:
     out = []
     for i, item in enumerate(raw):
         item = _object(item, f"models[{i}]")
-        _known(item, {"name", "config"}, f"models[{i}]")
+        _known(item, {"name", "config", "label", "tuning"}, f"models[{i}]")
         name = _text(item.get("name"), f"models[{i}].name", required=True, limit=64)
+        label = _text(item.get("label"), f"models[{i}].label", limit=128)
         try:
             entry = model_entry(str(name))
             config = config_class(entry.name).from_dict(_object(item.get("config", {}),
                                                                 f"models[{i}].config"))
+            tuning = (None if item.get("tuning") is None else
+                      TuningSpec.from_dict(_object(item["tuning"], f"models[{i}].tuning")))
         except RunSpecError:
             raise
         except CryptoDeskError as exc:
             raise RunSpecError(f"models[{i}] ({name}): {exc}") from None
-        out.append(ModelSpec(entry.name, config.to_dict()))
-    names = [m.name for m in out]
+        out.append(ModelSpec(entry.name, config.to_dict(), label, tuning))
+    names = [m.key for m in out]
     if len(set(names)) != len(names):
-        raise RunSpecError("models: each model may appear once")
+        raise RunSpecError("models: each model (or label) may appear once")
     return tuple(out)
+
+
+def _cross(raw: Any) -> tuple[CrossInput, ...]:
+    if not isinstance(raw, list):
+        raise RunSpecError("cross must be a list")
+    if len(raw) > MAX_MODELS:
+        raise RunSpecError(f"at most {MAX_MODELS} cross-asset inputs")
+    return tuple(CrossInput.from_dict(item, f"cross[{i}]") for i, item in enumerate(raw))
 
 
 def _sentiment(raw: Any) -> SentimentInput | None:

@@ -4,6 +4,7 @@ Each command group lives in its own module with a ``register(subparsers)`` funct
 groups stay small and independent: :mod:`.data_cmds` (store, import, demo),
 :mod:`.exchange_cmds` (``data fetch|exchanges|markets``), :mod:`.backtest_cmds`,
 :mod:`.run_cmds` (``run SPEC.json``), :mod:`.study_cmds` (``study run|show|builtin``),
+:mod:`.tune_cmds` (``tune``), :mod:`.explain_cmds` (``explain``),
 :mod:`.models_cmds` (``train``, ``forecast``, ``models ...``), :mod:`.sentiment_cmds`
 (``sentiment ...``, ``series ...``), :mod:`.doctor_cmds`.
 
@@ -36,10 +37,12 @@ def build_parser() -> argparse.ArgumentParser:
         backtest_cmds,
         data_cmds,
         doctor_cmds,
+        explain_cmds,
         models_cmds,
         run_cmds,
         sentiment_cmds,
         study_cmds,
+        tune_cmds,
     )
 
     parser = _Parser(
@@ -53,11 +56,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     data_cmds.register(sub)
     backtest_cmds.register(sub)
+    tune_cmds.register(sub)
     run_cmds.register(sub)
     models_cmds.register(sub)
     doctor_cmds.register(sub)
     sentiment_cmds.register(sub)
     study_cmds.register(sub)
+    explain_cmds.register(sub)
     gui = sub.add_parser("gui", help="open the desktop app")
     gui.set_defaults(func=_run_gui)
     return parser

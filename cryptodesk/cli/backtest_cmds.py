@@ -37,11 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Walk-forward backtest: every model is refitted on data up to each origin "
                     "only and scored next to the naive forecast (last close).",
     )
-    src = p.add_argument_group("data")
-    src.add_argument("--symbol", help="stored symbol (e.g. BTC-USD); with --csv, its label")
-    src.add_argument("--timeframe", help="pick the timeframe when several are stored")
-    src.add_argument("--source", help="pick the source when several are stored")
-    src.add_argument("--csv", type=Path, help="read candles from this CSV instead of the store")
+    add_data_arguments(p)
     run = p.add_argument_group("protocol")
     run.add_argument("--target", choices=("price", "volatility"), default="price",
                      help="what to forecast and score: closes (default) or the realised "
@@ -67,6 +63,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--set", action="append", default=[], metavar="MODEL.KEY=VALUE",
                      help="model setting, e.g. lightgbm.n_estimators=300 (value parsed as JSON "
                           "when it can be); repeatable")
+    add_cross_arguments(run)
     add_output_arguments(p)
     p.add_argument("--save-spec", type=Path, metavar="RUN.json",
                    help="write the run spec (replay it with 'cryptodesk run RUN.json')")
@@ -74,6 +71,25 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="list the models and their settings, then exit")
     add_trading_arguments(p)
     p.set_defaults(func=cmd_backtest)
+
+
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``data`` option group: a stored series or a CSV file (read by ``_load_candles``)."""
+    src = parser.add_argument_group("data")
+    src.add_argument("--symbol", help="stored symbol (e.g. BTC-USD); with --csv, its label")
+    src.add_argument("--timeframe", help="pick the timeframe when several are stored")
+    src.add_argument("--source", help="pick the source when several are stored")
+    src.add_argument("--csv", type=Path, help="read candles from this CSV instead of the store")
+
+
+def add_cross_arguments(group: Any) -> None:
+    """``--with`` / ``--with-lags``: other stored series' lagged returns as features."""
+    group.add_argument("--with", dest="with_symbols", action="append", default=[],
+                       metavar="SYMBOL",
+                       help="another stored series (same timeframe) whose lagged log returns "
+                            "feed every learning model, joined causally; repeatable")
+    group.add_argument("--with-lags", type=int, default=3, metavar="N",
+                       help="lagged returns per --with series (default 3)")
 
 
 def add_trading_arguments(parser: argparse.ArgumentParser) -> None:
@@ -125,15 +141,11 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
 def spec_from_args(args: argparse.Namespace, candles: Any) -> Any:
     """The run spec the flags describe (full model configs, the seed, the protocol)."""
-    from cryptodesk.app.defaults import DEFAULT_MODELS, DEFAULT_VOLATILITY_MODELS, default_seed
+    from cryptodesk.app.cross_asset import plan_cross
+    from cryptodesk.app.defaults import default_seed
     from cryptodesk.app.runspec import build_run_spec
 
-    chosen = args.models if args.models is not None else ",".join(
-        DEFAULT_VOLATILITY_MODELS if args.target == "volatility" else DEFAULT_MODELS)
-    names = [n.strip().lower() for n in chosen.split(",") if n.strip()]
-    if not names:
-        raise ModelError("--models is empty")
-    settings = _parse_settings(args.set, names)
+    models = models_from_args(args)
     timeframe = str(candles.attrs.get("timeframe", "1d"))
     if args.target == "volatility" and args.rv_measure in ("auto", "intraday"):
         from cryptodesk.features.volatility import resolve_method
@@ -144,13 +156,28 @@ def spec_from_args(args: argparse.Namespace, candles: Any) -> Any:
     strategy = strategy_from_args(args) if args.strategy else None
     regimes = {"vol": "volatility", "markov": "markov", "none": None}[args.regimes]
     seed = default_seed() if args.seed is None else args.seed
+    specs, cross = plan_cross(candles, models, args.with_symbols, lags=args.with_lags)
     return build_run_spec(
-        candles, [(n, settings.get(n, {})) for n in names], protocol, seed=seed,
+        candles, specs, protocol, seed=seed,
         preset=args.preset, strategy=strategy, regimes=regimes,
         csv=str(args.csv.resolve()) if args.csv is not None else None,
-        monitor_window=args.monitor_window, monitor_k=args.monitor_k,
+        monitor_window=args.monitor_window, monitor_k=args.monitor_k, cross=cross,
         target=args.target, rv_method=args.rv_measure,
     )
+
+
+def models_from_args(args: argparse.Namespace) -> list[tuple[str, dict[str, Any]]]:
+    """``--models`` (``ensemble:a+b`` spelled out) with the ``--set`` settings of each."""
+    from cryptodesk.app.defaults import DEFAULT_MODELS, DEFAULT_VOLATILITY_MODELS
+    from cryptodesk.app.ensemble import parse_model_token
+
+    chosen = args.models if args.models is not None else ",".join(
+        DEFAULT_VOLATILITY_MODELS if args.target == "volatility" else DEFAULT_MODELS)
+    tokens = [parse_model_token(t) for t in chosen.split(",") if t.strip()]
+    if not tokens:
+        raise ModelError("--models is empty")
+    settings = _parse_settings(args.set, [n for n, _ in tokens])
+    return [(n, {**extra, **settings.get(n, {})}) for n, extra in tokens]
 
 
 def build_protocol(args: argparse.Namespace, timeframe: str) -> Any:
@@ -248,6 +275,7 @@ def _list_models() -> int:
                 rng = f" {{{', '.join(map(str, spec.choices))}}}"
             default = json.dumps(spec.default.to_dict() if spec.group else
                                  list(spec.default) if isinstance(spec.default, tuple) else spec.default)
-            print(f"    {spec.name} = {default}{rng}  {spec.help}".rstrip())
+            tune = "" if spec.search is None else f" tune {json.dumps(spec.search.to_dict())}"
+            print(f"    {spec.name} = {default}{rng}{tune}  {spec.help}".rstrip())
     sys.stdout.flush()
     return 0

@@ -27,6 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, help="random seed for stochastic models")
     p.add_argument("--no-eval", action="store_true",
                    help="skip the walk-forward evaluation on the last bars before the final fit")
+    _tune_args(p)
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("forecast", help="forecast the next bars with a saved model")
@@ -95,6 +96,38 @@ def cmd_retrain(args: argparse.Namespace) -> int:
     return 0
 
 
+def _tune_args(p: argparse.ArgumentParser) -> None:
+    """``train``'s tuning and cross-asset options."""
+    g = p.add_argument_group("tuning (nested: the evaluation tunes inside each training window)")
+    g.add_argument("--tune", type=int, metavar="N",
+                   help="tune first with N Optuna trials; the bundle keeps the chosen settings "
+                        "and the studies")
+    g.add_argument("--timeout", type=float, metavar="S", help="time limit per tuning (s)")
+    g.add_argument("--tune-every", type=int, default=1, metavar="K",
+                   help="in the evaluation: tune at every K-th refit (0 = once); default 1")
+    g.add_argument("--tune-only", help="tune only these settings (comma-separated)")
+    g.add_argument("--inner-folds", type=int, default=3, help="inner folds (default 3)")
+    g.add_argument("--inner-fold-bars", type=int, default=30,
+                   help="forecasts per inner fold (default 30)")
+    g.add_argument("--storage", metavar="sqlite:///FILE.db", help="keep the studies in sqlite")
+    from cryptodesk.cli.backtest_cmds import add_cross_arguments
+
+    add_cross_arguments(g)
+
+
+def _tuning_from_args(args: argparse.Namespace) -> Any:
+    if not args.tune:
+        return None
+    from cryptodesk.evaluation.tuning_spec import TuningSpec
+
+    return TuningSpec(
+        trials=args.tune, timeout_s=args.timeout, tune_every=args.tune_every,
+        inner_folds=args.inner_folds, inner_fold_bars=args.inner_fold_bars,
+        seed=args.seed or 0, storage=args.storage,
+        only=tuple(s.strip() for s in (args.tune_only or "").split(",") if s.strip()),
+    )
+
+
 def _data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--symbol", required=True, help="stored symbol, e.g. BTC-USD")
     p.add_argument("--timeframe", help="pick the timeframe when several are stored")
@@ -139,7 +172,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     ctx, drawer = console_context()
     try:
         result = train_and_save(candles, args.model, config, horizon=horizon,
-                                label=args.name, evaluate=not args.no_eval, seed=args.seed, ctx=ctx)
+                                label=args.name, evaluate=not args.no_eval, seed=args.seed,
+                                ctx=ctx, tuning=_tuning_from_args(args),
+                                with_symbols=tuple(args.with_symbols))
     finally:
         if drawer:
             drawer.close()
@@ -147,6 +182,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"Saved model {info.id} ({info.label!r}): {info.kind} on {info.symbol} {info.timeframe}, "
           f"{candles.index[0]:%Y-%m-%d} .. {candles.index[-1]:%Y-%m-%d}, {len(candles):,} bars, "
           f"forecasts up to {horizon} bar{'s' if horizon != 1 else ''} ahead")
+    tuning = info.manifest.get("tuning")
+    if tuning:
+        final = tuning["studies"][-1]
+        print(f"Settings tuned on inner folds of all the data ({final['complete']} trials "
+              f"done, {final['pruned']} pruned; inner Theil's U {final['default_value']} with "
+              f"the defaults, {final['best_value']} chosen): "
+              + ", ".join(f"{k}={v}" for k, v in final["best_params"].items()))
     if result.metrics:
         print("Walk-forward evaluation before the final fit (same points, model vs naive):")
         rows = [(info.kind, result.metrics)]

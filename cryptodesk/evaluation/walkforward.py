@@ -152,6 +152,7 @@ def walk_forward(
     spec: WalkForwardSpec,
     ctx: TaskContext | None = None,
     target: str = "price",
+    label: str | None = None,
 ) -> WalkForwardResult:
     """Run ``model`` through the walk-forward described by ``spec`` on ``candles``.
 
@@ -161,7 +162,9 @@ def walk_forward(
     variance at the target bar and ``last_close`` the one at the origin.
 
     ``model`` is an unfitted :class:`Forecaster` (refitted in place) or a factory returning a
-    fresh one. Raises :class:`DataError` when the data are too short for the spec, and
+    fresh one; ``label`` names its results and events (default: the model's name).
+
+    Raises :class:`DataError` when the data are too short for the spec, and
     :class:`~cryptodesk.jobs.Cancelled` when cancelled (partial results already handed out
     stay valid).
     """
@@ -187,7 +190,7 @@ def walk_forward(
     n_fits, fit_s, pred_s = 0, 0.0, 0.0
     fits: list[dict[str, Any]] = []
     train_rows_first = 0
-    name = forecaster.name
+    name = label or forecaster.name
     pending: list[Any] = []  # forecasts of the current block, one per origin
     for step, o in enumerate(origins):
         ctx.check_cancelled()

@@ -71,4 +71,6 @@ def build_manifest(
         "evaluation": evaluation or {},
         "seed": seed if seed is not None else config.get("seed") if isinstance(config, dict) else None,
         "payload": {"dir": PAYLOAD_DIR, "files": {}},
+        # model-specific sections: an ensemble's member sub-bundles, a tuned model's studies
+        **to_jsonable(model.manifest_sections()),
     }

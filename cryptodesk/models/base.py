@@ -311,6 +311,10 @@ class Forecaster(abc.ABC):
 
         need = self.min_history()
         return max(need, VOL_WINDOW + 1) if self.calibration is not None else need
+    def manifest_sections(self) -> dict[str, Any]:
+        """Extra top-level sections for a saved bundle's manifest (an ensemble lists its member
+        sub-bundles, a tuned model its studies); none by default."""
+        return {}
 
     def fit_summary(self) -> dict[str, Any]:
         """A few JSON-able facts about the last fit (chosen order, trees, epochs run) that

@@ -28,6 +28,8 @@ class Capabilities:
     - ``native_payload``: ``save`` writes files besides ``model.json``.
     - ``targets``: what it can forecast: ``price`` (closes) and/or ``volatility`` (the
       realised variance of each bar, :mod:`cryptodesk.features.volatility`).
+    - ``composite``: combines member models whose configs it holds (``member_configs``);
+      external columns are given to those members.
     """
 
     quantiles: bool = False
@@ -41,6 +43,7 @@ class Capabilities:
     min_train_bars: int = 2
     native_payload: bool = False
     targets: tuple[str, ...] = ("price",)
+    composite: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (for reports, manifests and the GUI)."""
@@ -49,4 +52,4 @@ class Capabilities:
     @property
     def takes_external(self) -> bool:
         """True when external columns (sentiment, other series) can feed the model."""
-        return self.uses_features or self.external_inputs
+        return self.uses_features or self.external_inputs or self.composite

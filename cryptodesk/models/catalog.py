@@ -82,4 +82,13 @@ BUILTIN: tuple[ModelEntry, ...] = (
     _net("cnn", "Cnn", "1-D convolutional network (PyTorch)."),
     _net("cnn_gru", "CnnGru", "Convolutions feeding stacked GRUs: the CNN-GRU hybrid (PyTorch)."),
     _net("transformer", "Transformer", "Causal Transformer encoder (PyTorch)."),
+    ModelEntry(
+        name="ensemble", target="cryptodesk.models.ensemble:EnsembleForecaster",
+        config="cryptodesk.models.ensemble_config:EnsembleConfig", library="",
+        description="Combines member models: mean, inverse-error weights or stacking on "
+                    "inner out-of-fold forecasts.",
+        capabilities=Capabilities(quantiles=True, p_up=True, direct=True, stochastic=True,
+                                  min_train_bars=60, native_payload=True, max_horizon=100,
+                                  composite=True),
+    ),
 )

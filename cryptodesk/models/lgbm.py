@@ -37,6 +37,7 @@ from cryptodesk.jobs import TaskContext
 from cryptodesk.models.base import Z90, Forecast, Forecaster, normal_cdf
 from cryptodesk.models.config import ModelConfig, param
 from cryptodesk.models.volatility import realised
+from cryptodesk.params import Range
 
 HEADS = ("point", "q10", "q90", "up")
 
@@ -49,14 +50,21 @@ class LightGBMConfig(ModelConfig):
     features: FeatureSpec = param(FeatureSpec(), label="Features",
                                   help="Which causal features the trees see.")
     n_estimators: int = param(100, min=1, max=10_000, label="Trees",
-                              help="Boosting rounds per model.")
-    learning_rate: float = param(0.05, min=1e-4, max=1.0, log=True, label="Learning rate")
-    num_leaves: int = param(15, min=2, max=1024, label="Leaves per tree")
-    min_data_in_leaf: int = param(50, min=1, max=10_000, label="Min rows per leaf")
+                              help="Boosting rounds per model.",
+                              search=Range(50, 400, log=True))
+    learning_rate: float = param(0.05, min=1e-4, max=1.0, log=True, label="Learning rate",
+                                 search=Range(0.01, 0.2, log=True))
+    num_leaves: int = param(15, min=2, max=1024, label="Leaves per tree",
+                            search=Range(4, 63, log=True))
+    min_data_in_leaf: int = param(50, min=1, max=10_000, label="Min rows per leaf",
+                                  search=Range(10, 400, log=True))
     feature_fraction: float = param(0.8, min=0.05, max=1.0, label="Feature fraction",
-                                    help="Share of features each tree may use.")
-    bagging_fraction: float = param(0.8, min=0.05, max=1.0, label="Row subsample")
-    lambda_l2: float = param(1.0, min=0.0, max=1000.0, label="L2 regularisation")
+                                    help="Share of features each tree may use.",
+                                    search=Range(0.3, 1.0))
+    bagging_fraction: float = param(0.8, min=0.05, max=1.0, label="Row subsample",
+                                    search=Range(0.5, 1.0))
+    lambda_l2: float = param(1.0, min=0.0, max=1000.0, label="L2 regularisation",
+                             search=Range(1e-3, 100.0, log=True))
     max_bin: int = param(63, min=4, max=1023, advanced=True, label="Histogram bins")
     quantiles: bool = param(False, label="Quantile models",
                             help="Also train 10 % / 90 % quantile models (their band is used "

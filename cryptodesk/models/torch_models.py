@@ -33,6 +33,7 @@ first return), so a forecast never depends on anything older or later. Saved as 
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,8 @@ from cryptodesk.models.torch_configs import (
 from cryptodesk.models.torch_train import (
     TrainResult,
     WindowSource,
+    choose_device,
+    cpu_threads,
     n_outputs,
     predict_windows,
     train_network,
@@ -67,6 +70,22 @@ from cryptodesk.models.torch_train import (
 
 WEIGHTS_FILE = "net.pt"
 MIN_TRAIN_WINDOWS = 16
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """One series ready for the training loop: scaled inputs ``x`` ``(n, f)``, targets and
+    the no-change forecast ``(n, H)`` in target units, its windows and their split, and the
+    scalers that made them."""
+
+    x: np.ndarray
+    y: np.ndarray
+    naive: np.ndarray
+    ds: SequenceDataset
+    train_rows: np.ndarray
+    val_rows: np.ndarray
+    x_scaler: Standardizer
+    y_scaler: Standardizer
 
 
 # ---------------------------------------------------------------------- base forecaster
@@ -95,6 +114,7 @@ class TorchForecaster(Forecaster):
         self.best_epoch = 0
         self.trained_on = ""
         self.train_result: TrainResult | None = None
+        self.pretrained: dict[str, Any] = {}  # what pre-training did (fit_summary, manifest)
 
     @classmethod
     def fast_config(cls, **changes: Any) -> TorchConfig:
@@ -125,10 +145,11 @@ class TorchForecaster(Forecaster):
         """Raw ``(n, f)`` inputs of each row (row t uses rows t-1 and t only)."""
         return make_inputs(frame, self.config.inputs, self.config.target, self.config.external)
 
-    def _fit(self, train: pd.DataFrame, ctx: TaskContext, horizon: int) -> None:
+    def prepare(self, raw_x: np.ndarray, close: np.ndarray, horizon: int) -> Prepared:
+        """Windows, chronological split and scaled arrays of one series (the target, or a
+        pre-training asset): scaling statistics come from the rows the *training* windows
+        cover, and their targets, nothing else."""
         cfg = self.config
-        close = train["close"].to_numpy(dtype=np.float64)
-        raw_x = self._inputs(train)
         if cfg.target == "returns":
             raw_y = future_log_returns(close, horizon)
         else:
@@ -137,7 +158,7 @@ class TorchForecaster(Forecaster):
         if len(ds) < MIN_TRAIN_WINDOWS:
             raise ModelError(
                 f"{self.name}: only {len(ds)} usable windows; need {MIN_TRAIN_WINDOWS} "
-                f"(lookback {cfg.lookback}, {len(train)} bars)"
+                f"(lookback {cfg.lookback}, {len(close)} bars)"
             )
         train_rows, val_rows = ds.split(cfg.valid_fraction)
         if cfg.max_train_windows is not None:
@@ -145,7 +166,6 @@ class TorchForecaster(Forecaster):
         if len(train_rows) < MIN_TRAIN_WINDOWS // 2:
             raise ModelError(f"{self.name}: only {len(train_rows)} training windows left "
                              f"after the validation split")
-        # scaling statistics: rows the training windows cover, and their targets; nothing else
         first = int(ds.end_row(train_rows[0])) - cfg.lookback + 1
         last = int(ds.end_row(train_rows[-1]))
         x_scaler = Standardizer().fit(raw_x[first : last + 1])
@@ -155,31 +175,67 @@ class TorchForecaster(Forecaster):
         else:  # price levels: inputs and targets share the close's scale (tutorial MinMax)
             y_scaler = Standardizer(x_scaler.mean[:1].copy(), x_scaler.scale[:1].copy())
             naive_raw = np.repeat(close[:, None], horizon, axis=1)
-        x = x_scaler.transform(raw_x).astype(np.float32)
-        y = y_scaler.transform(raw_y).astype(np.float32)
-        naive = y_scaler.transform(naive_raw).astype(np.float32)
-        n_features = x.shape[1]
+        return Prepared(
+            x=x_scaler.transform(raw_x).astype(np.float32),
+            y=y_scaler.transform(raw_y).astype(np.float32),
+            naive=y_scaler.transform(naive_raw).astype(np.float32),
+            ds=ds, train_rows=train_rows, val_rows=val_rows, x_scaler=x_scaler,
+            y_scaler=y_scaler,
+        )
+
+    def _threads(self) -> Any:
+        """The config's CPU thread count around a fit or forecast (see ``cpu_threads``)."""
+        on_cpu = choose_device(self.config.device).type == "cpu"
+        return cpu_threads(self.config.num_threads if on_cpu else None)
+
+    def _fit(self, train: pd.DataFrame, ctx: TaskContext, horizon: int) -> None:
+        with self._threads():
+            self._fit_net(train, ctx, horizon)
+
+    def _fit_net(self, train: pd.DataFrame, ctx: TaskContext, horizon: int) -> None:
+        cfg = self.config
+        close = train["close"].to_numpy(dtype=np.float64)
+        prep = self.prepare(self._inputs(train), close, horizon)
+        n_features = prep.x.shape[1]
+        build: Any = lambda: self.build_net(n_features, horizon)  # noqa: E731
+        settings = cfg.train_settings()
+        pretrained: dict[str, Any] = {}
+        if cfg.pretrain:
+            from cryptodesk.models.pretrain import pretrain
+
+            net0, pretrained = pretrain(self, train, horizon, n_features,
+                                        ctx.child(0.0, 0.6, "pre-training: "))
+            build, settings = (lambda: net0), cfg.finetune_settings()
+            ctx = ctx.child(0.6, 1.0, "fine-tuning: ")
         net, result = train_network(
-            lambda: self.build_net(n_features, horizon), x, y, train_rows, val_rows,
-            cfg.lookback, cfg.loss, cfg.train_settings(), ctx, self.name, naive,
+            build, prep.x, prep.y, prep.train_rows, prep.val_rows, cfg.lookback, cfg.loss,
+            settings, ctx, self.name, prep.naive,
         )
         # residual spread per step on the validation tail (training windows without one)
-        rows = val_rows if len(val_rows) >= 8 else train_rows
-        out = predict_windows(net, WindowSource(x, None, cfg.lookback, torch.device("cpu")), rows)
-        ends = ds.end_row(rows)
-        pred = self._to_log_returns(out[..., out.shape[-1] // 2], close[ends], y_scaler)
+        rows = prep.val_rows if len(prep.val_rows) >= 8 else prep.train_rows
+        out = predict_windows(net, WindowSource(prep.x, None, cfg.lookback, torch.device("cpu")),
+                              rows)
+        ends = prep.ds.end_row(rows)
+        pred = self._to_log_returns(out[..., out.shape[-1] // 2], close[ends], prep.y_scaler)
         actual = future_log_returns(close, horizon)[ends]
         resid = actual - pred
         sd = [float(np.nanstd(resid[:, k], ddof=1)) if np.isfinite(resid[:, k]).sum() > 1
               else float("nan") for k in range(horizon)]
         # commit only now: a cancelled or failed fit leaves no half-set model behind
-        self.x_scaler, self.y_scaler, self.net = x_scaler, y_scaler, net
+        self.x_scaler, self.y_scaler, self.net = prep.x_scaler, prep.y_scaler, net
         self.n_features, self.horizon = n_features, horizon
         self.residual_sd = [s if np.isfinite(s) and s > 0 else 1e-6 for s in sd]
         self.train_result = result
         self.history_ = [r.to_dict() for r in result.history]
         self.best_epoch = result.best_epoch
         self.trained_on = result.device
+        self.pretrained = pretrained
+
+    def fit_summary(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"epochs": len(self.history_), "best_epoch": self.best_epoch}
+        if self.pretrained:
+            out["pretrained"] = self.pretrained
+        return out
 
     def _to_log_returns(
         self, scaled: np.ndarray, last_close: np.ndarray, y_scaler: Standardizer | None = None
@@ -194,6 +250,10 @@ class TorchForecaster(Forecaster):
 
     # ------------------------------------------------------------------ predict
     def _predict(self, history: pd.DataFrame, horizon: int) -> Forecast:
+        with self._threads():
+            return self._predict_net(history, horizon)
+
+    def _predict_net(self, history: pd.DataFrame, horizon: int) -> Forecast:
         if self.net is None:
             raise ModelError(f"{self.name}: no network (model not fitted or not loaded)")
         cfg = self.config
@@ -246,6 +306,7 @@ class TorchForecaster(Forecaster):
             "best_epoch": self.best_epoch,
             "trained_on": self.trained_on,
             "history": self.history_,
+            "pretrained": self.pretrained,
             "torch_version": torch.__version__,
         }
 
@@ -258,6 +319,7 @@ class TorchForecaster(Forecaster):
         self.best_epoch = int(state.get("best_epoch", 0))
         self.trained_on = str(state.get("trained_on", ""))
         self.history_ = list(state.get("history", []))
+        self.pretrained = dict(state.get("pretrained") or {})
 
     def save_native(self, directory: Path) -> list[str]:
         if self.net is None:
@@ -392,6 +454,16 @@ def make_inputs(
     out = np.column_stack(cols)
     out[~np.isfinite(out)] = np.nan
     return out
+
+
+def input_names(inputs: str, target: str, external: tuple[str, ...] = ()) -> list[str]:
+    """Names of the columns :func:`make_inputs` returns, in order (explanations, charts)."""
+    if target == "price":
+        names = ["close"] + (["open", "high", "low", "log_volume"] if inputs == "ohlcv" else [])
+    else:
+        names = ["log_return"] + (["log_range", "log_body", "log_volume_change"]
+                                  if inputs == "ohlcv" else [])
+    return names + list(external)
 
 
 def future_levels(close: np.ndarray, horizon: int) -> np.ndarray:

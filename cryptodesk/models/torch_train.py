@@ -24,10 +24,11 @@ seed and data give bit-identical weights on CPU, and other code's random state i
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -183,19 +184,31 @@ def train_network(
     if len(train_rows) == 0:
         raise ModelError(f"{name}: no training windows (series too short for the lookback)")
     device = choose_device(settings.device)
-    old_threads = torch.get_num_threads()
-    if settings.num_threads is not None and device.type == "cpu":
-        torch.set_num_threads(settings.num_threads)
+    threads = settings.num_threads if device.type == "cpu" else None
+    # fork the CUDA generator too when training there (dropout draws from it)
+    cuda_devices = [device.index or 0] if device.type == "cuda" else []
+    with cpu_threads(threads), torch.random.fork_rng(devices=cuda_devices):
+        torch.manual_seed(settings.seed)
+        return _train(build, source_x, targets, train_rows, val_rows, lookback, loss,
+                      settings, ctx, name, naive, device)
+
+
+@contextlib.contextmanager
+def cpu_threads(n: int | None) -> Iterator[None]:
+    """Run the block with ``n`` torch CPU threads (None: leave torch's setting), then restore.
+
+    Why the nets default to one: these nets are small (a few thousand windows of 30 steps), so
+    a second thread buys little, and when another process holds a core, OpenMP's spin-waiting
+    threads wait for each other: one WF1 LSTM fit on XRP took 144 s with two threads on a
+    2-core machine shared with other jobs (load average 8), and 3.5 s with one."""
+    old = torch.get_num_threads()
+    if n is not None and n != old:
+        torch.set_num_threads(n)
     try:
-        # fork the CUDA generator too when training there (dropout draws from it)
-        cuda_devices = [device.index or 0] if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=cuda_devices):
-            torch.manual_seed(settings.seed)
-            return _train(build, source_x, targets, train_rows, val_rows, lookback, loss,
-                          settings, ctx, name, naive, device)
+        yield
     finally:
-        if torch.get_num_threads() != old_threads:
-            torch.set_num_threads(old_threads)
+        if torch.get_num_threads() != old:
+            torch.set_num_threads(old)
 
 
 def _train(
@@ -208,8 +221,10 @@ def _train(
     net = build().to(device=device, dtype=torch.float32)
     loss_fn, _ = make_loss(loss, device)
     source = WindowSource(source_x, targets, lookback, device)
+    # foreach: one grouped update for all parameters instead of a Python loop over them (the
+    # default on the CPU); the same arithmetic, so the same weights bit for bit
     opt = torch.optim.AdamW(net.parameters(), lr=settings.learning_rate,
-                            weight_decay=settings.weight_decay)
+                            weight_decay=settings.weight_decay, foreach=True)
     gen = torch.Generator().manual_seed(settings.seed)  # batch order, private to this fit
     train_idx = torch.as_tensor(np.asarray(train_rows, dtype=np.int64))
     val_idx = torch.as_tensor(np.asarray(val_rows, dtype=np.int64), device=device)

@@ -6,10 +6,14 @@
 - no look-ahead: changing every candle after a forecast origin (scaled, shuffled, NaN) leaves
   every forecast made at or before that origin bit-for-bit unchanged, refits included;
 - determinism: the same config and data give identical forecasts;
-- save -> load (JSON + native payload, no pickle) gives identical predictions;
+- save -> load (JSON + native payload, no pickle) gives identical predictions, in this process
+  and in a fresh one;
 - configs round-trip through JSON.
 
 Models run with their ``fast_config()`` on a short synthetic series, so the file stays quick.
+Besides the registry's models, :data:`VARIANTS` holds a pre-trained net: an LSTM pre-trained
+on another asset whose bars are joined onto the candles (``pt_aux_usd_*`` columns), so the
+look-ahead check perturbs that asset's future too (every column after the cut changes).
 """
 
 from __future__ import annotations
@@ -25,9 +29,13 @@ import pytest
 from cryptodesk.data.schema import make_candles
 from cryptodesk.errors import ModelError
 from cryptodesk.evaluation.walkforward import WalkForwardSpec, origins_of, walk_forward
+from cryptodesk.features.cross_asset import join_pretrain
 from cryptodesk.models.registry import available_models, load_model, model_class
 
-MODELS = available_models()
+# model variants that are not registry names: name -> (registry model, config changes)
+VARIANTS = {"lstm+pretrain": ("lstm", {"pretrain": ("AUX-USD",), "pretrain_epochs": 2,
+                                       "finetune_epochs": 2})}
+MODELS = [*available_models(), *VARIANTS]
 N_BARS = 260
 # 24 origins, refits at origins 0 and 12: the look-ahead cut (origin 13) follows a refit
 SPEC = WalkForwardSpec(horizon=2, test_size=24, refit_every=12, window="expanding")
@@ -55,12 +63,15 @@ def _candles(n: int = N_BARS, seed: int = 7) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def candles() -> pd.DataFrame:
-    return _candles()
+    """The target's candles with another asset's bars joined causally (for pre-training)."""
+    return join_pretrain(_candles(), _candles(seed=11), "AUX-USD", "1d")
 
 
 def _model(name: str):
-    cls = model_class(name)
-    return cls(cls.fast_config())
+    kind, changes = VARIANTS.get(name, (name, {}))
+    cls = model_class(kind)
+    config = cls.fast_config()
+    return cls(config.replace(**changes) if changes else config)
 
 
 def _run(name: str, data: pd.DataFrame) -> pd.DataFrame:
@@ -126,7 +137,7 @@ def test_predict_before_fit_and_bad_horizon_raise(name: str, candles: pd.DataFra
 
 def _perturb(data: pd.DataFrame, after: int, how: str) -> pd.DataFrame:
     out = data.copy()
-    cols = ["open", "high", "low", "close", "volume"]
+    cols = list(data.columns)  # the candles and every joined column (other assets' bars)
     tail = out.iloc[after + 1 :][cols].to_numpy()
     if how == "scale":
         tail = tail * 10.0
@@ -192,7 +203,40 @@ def test_save_load_identical(name: str, candles: pd.DataFrame, tmp_path) -> None
                 np.testing.assert_array_equal(x, y)
 
 
-@pytest.mark.parametrize("name", MODELS)
+FRESH = ["ensemble", *VARIANTS]  # the registry's other models: tests/unit/test_bundles.py
+
+
+def test_save_load_in_a_fresh_process_is_bit_identical(candles: pd.DataFrame, tmp_path) -> None:
+    """The ensemble (learned weights, members as sub-folders) and the pre-trained net, saved
+    here and loaded by a new Python process, forecast the same bits: nothing depends on state
+    that lives only in the saving process."""
+    expected = {}
+    for i, name in enumerate(FRESH):
+        model = _model(name)
+        model.fit(candles.iloc[:220], horizon=2)
+        model.save(tmp_path / f"m{i}")
+        fc = model.predict(candles.iloc[:240], 2)
+        expected[i] = [getattr(fc, f) for f in ("point", "q10", "q90", "p_up")]
+    candles.iloc[:240].to_parquet(tmp_path / "candles.parquet")
+    code = (
+        "import sys, numpy as np, pandas as pd\n"
+        "from cryptodesk.models.registry import load_model\n"
+        "root = sys.argv[1]; data = pd.read_parquet(root + '/candles.parquet')\n"
+        f"for i in range({len(FRESH)}):\n"
+        "    fc = load_model(f'{root}/m{i}').predict(data, 2)\n"
+        "    np.savez(f'{root}/out{i}.npz', **{k: v for k in ('point', 'q10', 'q90', 'p_up')\n"
+        "             if (v := getattr(fc, k)) is not None})\n"
+    )
+    subprocess.run([sys.executable, "-c", code, str(tmp_path)], check=True, timeout=300)
+    for i, name in enumerate(FRESH):
+        got = np.load(tmp_path / f"out{i}.npz")
+        for field, want in zip(("point", "q10", "q90", "p_up"), expected[i], strict=True):
+            assert (want is None) == (field not in got), (name, field)
+            if want is not None:
+                assert want.tobytes() == got[field].tobytes(), (name, field)
+
+
+@pytest.mark.parametrize("name", available_models())
 def test_config_json_round_trip(name: str) -> None:
     cls = model_class(name)
     for config in (cls.config_cls(), cls.fast_config()):

@@ -9,6 +9,8 @@ of these events. The GUI draws them, the CLI prints them, a test reads them:
 - :class:`~cryptodesk.app.run.ModelScored`: a model finished and was scored against naive;
 - :class:`~cryptodesk.models.epochs.EpochReport`: an epoch's losses (the live loss curves);
 - :class:`~cryptodesk.evaluation.walkforward.ForecastBatch`: one origin's forecasts;
+- :class:`~cryptodesk.evaluation.tuning_spec.TrialDone` / ``TuningDone``:
+  a tuning trial finished (the live trial table and best-so-far curve) / a refit's tuning did;
 - :class:`LogLine`: a warning or error logged inside the job;
 - :class:`Done` / :class:`Failed` / :class:`Cancelled`: how the job ended (exactly one).
 """
@@ -83,11 +85,12 @@ def is_terminal(event: object) -> bool:
 def register_core_types() -> None:
     """Allow the core's partial results and settings objects on the wire (idempotent)."""
     from cryptodesk.evaluation.strategy import StrategySpec
+    from cryptodesk.evaluation.tuning_spec import TrialDone, TuningDone
     from cryptodesk.evaluation.walkforward import ForecastBatch, WalkForwardSpec
     from cryptodesk.models.epochs import EpochReport
 
     for cls in (Progress, ModelStarted, LogLine, Done, Failed, Cancelled, ForecastBatch,
-                EpochReport, WalkForwardSpec, StrategySpec):
+                EpochReport, WalkForwardSpec, StrategySpec, TrialDone, TuningDone):
         if cls not in wire._TAGS:
             wire.register(cls)
 

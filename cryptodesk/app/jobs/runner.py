@@ -32,6 +32,8 @@ JOBS: dict[str, str] = {
     "warm_up": "cryptodesk.app.jobs.runner:warm_up_job",
     "study_cell": "cryptodesk.app.study.cell_job:study_cell_job",
     "study": "cryptodesk.app.study.job:study_job",
+    "tune": "cryptodesk.app.tune:tune_job",
+    "explain": "cryptodesk.app.explain:explain_job",
 }
 ALLOWED_PREFIXES = ("cryptodesk.app.",)
 EXTRA_MODULES_ENV = "CRYPTODESK_EXTRA_JOB_MODULES"
