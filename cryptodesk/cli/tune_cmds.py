@@ -88,6 +88,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
         only=tuple(s.strip() for s in (args.only or "").split(",") if s.strip()),
     )
     args.models, args.seed = ",".join(names), seed
+    args.target, args.rv_measure = "price", "auto"  # tuning scores closes (Theil's U)
     candles = _load_candles(args)
     spec = with_tuning(spec_from_args(args, candles), names, tuning)
     if args.save_spec:

@@ -198,21 +198,32 @@ class TunedForecaster(Forecaster):
         inner = self.registry.create(self.kind, self.base_config)
         return max(inner.min_train_bars(), inner.min_history()) + self.tuning.inner_bars()
 
+    inner_calibrates = True  # the fitted model of the chosen settings calibrates its own band
+
     def min_history(self) -> int:
         model = self.model or self.registry.create(self.kind, self.base_config)
         return model.min_history()
 
+    def history_window(self) -> int:
+        """The inner model's window (its conformal band reads a volatility window too)."""
+        if self.model is not None:
+            return self.model.history_window()
+        return super().history_window()
+
     # ------------------------------------------------------------------ fit / predict
     def fit(self, train: pd.DataFrame, ctx: TaskContext | None = None,
-            horizon: int = 1) -> Forecaster:
+            horizon: int = 1, target: str = "price") -> Forecaster:
         """Tune (when due) on inner folds of ``train``, then fit the best settings on it."""
+        if target != "price":
+            raise TuningError(f"{self.label}: tuning scores inner folds by Theil's U on closes; "
+                              f"it does not tune for the {target} target")
         need = self.min_train_bars()
         if len(train) < need:
             spec = self.tuning
             raise TuningError(
                 f"{self.label}: {len(train)} training bars are too few for {spec.inner_folds} "
                 f"inner folds of {spec.inner_fold_bars} bars (need {need})")
-        return super().fit(train, ctx, horizon)
+        return super().fit(train, ctx, horizon, target)
 
     def _fit(self, train: pd.DataFrame, ctx: TaskContext, horizon: int) -> None:
         refit, self.refits = self.refits, self.refits + 1
@@ -224,7 +235,7 @@ class TunedForecaster(Forecaster):
         assert self.best_values is not None
         config = with_values(self.base_config, self.best_values)
         model = self.registry.create(self.kind, config)
-        model.fit(train, ctx.child(TUNE_SHARE, 1.0, "best settings: "), horizon)
+        model.fit(train, ctx.child(TUNE_SHARE, 1.0, "best settings: "), horizon, self.target)
         self.model, self.config = model, config
         last = self.studies[-1]
         self._last = {"tuned": tuned, "tuned_at_refit": last.refit,
@@ -299,6 +310,8 @@ class _Objective:
         owner = self.owner
         values = {n: _suggest(trial, n, s, sp) for n, (s, sp) in owner.space.items()}
         config = with_values(owner.base_config, values)  # ModelError: the trial fails
+        # Trials are scored on point forecasts only: no conformal band is calibrated for them.
+        config = with_values(config, {"interval": "model"})
         fold = [0]
 
         def on_partial(obj: Any) -> None:

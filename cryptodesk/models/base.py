@@ -158,6 +158,9 @@ class Forecaster(abc.ABC):
     # held-back tail scores it and the model itself is fitted on the whole window (two fits);
     # False = split: the model itself is fitted before the tail (one fit; for costly models).
     calibration_refit: ClassVar[bool] = True
+    #: True for a wrapper whose forecasts come from an inner model it fits itself (a tuned
+    #: model): the inner model calibrates its own band, so the wrapper does not calibrate again.
+    inner_calibrates: ClassVar[bool] = False
 
     def __init__(self, config: ModelConfig | dict[str, Any] | None = None) -> None:
         if config is None:
@@ -203,7 +206,7 @@ class Forecaster(abc.ABC):
         self.fitted_horizon = 0
         self.calibration = None
         self.target = target
-        if self.config.interval == "conformal" and target == "price":
+        if self.config.interval == "conformal" and target == "price" and not self.inner_calibrates:
             cal_ctx = ctx.child(0.0, 0.5 if self.calibration_refit else 1.0)
             self.calibration = out_of_fold_scores(self, train, horizon, cal_ctx)
         if self.calibration is None or self.calibration_refit:
