@@ -45,7 +45,7 @@ class Settings:
     schema_version: int = SCHEMA_VERSION
     theme: str = "light"
     device: str = "auto"
-    seed: int = 42
+    seed: int = 0  # the seed of the README's WF1 tables: GUI and CLI runs agree
     default_symbol: str = "DEMO/USD"
     default_timeframe: str = "1d"
     log_level: str = "INFO"

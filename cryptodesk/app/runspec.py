@@ -283,11 +283,14 @@ def build_run_spec(
     regimes: str | None = "volatility",
     monitor_window: int = 50,
     monitor_k: int = 20,
+    data: DataRef | None = None,
 ) -> RunSpec:
     """The spec of a run of ``models`` on ``candles`` (naive first, always; duplicates
     dropped), with full configs and the seed applied to every stochastic model. With
     ``sentiment``, its feature columns are added to the inputs of every model that takes
-    external columns, so the spec records exactly what each model saw."""
+    external columns, so the spec records exactly what each model saw. ``data``: the
+    candles' reference when the caller has it already (the GUI fingerprints a series when it
+    loads it, off the GUI thread); otherwise it is computed here."""
     from cryptodesk.models.registry import default_registry
 
     baseline = default_registry().baseline()
@@ -304,7 +307,7 @@ def build_run_spec(
         raise RunSpecError(f"at most {MAX_MODELS} models in one run")
     order = [baseline, *[n for n in seen if n != baseline]]
     specs = tuple(model_spec(n, seen.get(n, {}), seed) for n in order)
-    return RunSpec(data=data_ref(candles, csv), models=specs, protocol=protocol, seed=seed,
+    return RunSpec(data=data if data is not None else data_ref(candles, csv), models=specs, protocol=protocol, seed=seed,
                    preset=preset, strategy=strategy, regimes=regimes,
                    monitor_window=monitor_window, monitor_k=monitor_k, sentiment=sentiment)
 
@@ -314,6 +317,27 @@ def command_line(spec_path: Path | str) -> str:
     import shlex
 
     return f"cryptodesk run {shlex.quote(str(spec_path))}"
+
+
+def save_for_replay(spec: RunSpec, folder: Path | None = None, now: Any = None) -> Path:
+    """Write ``spec`` as ``<folder>/<UTC timestamp>-<symbol>.spec.json`` (default folder: the
+    user's ``runs`` data folder) and return the path, for ``cryptodesk run <path>``. A name
+    taken already (two saves in one second) gets a counter."""
+    import datetime as dt
+    import re
+
+    from cryptodesk.paths import app_paths, ensure
+
+    folder = ensure(Path(folder) if folder is not None else app_paths().runs)
+    stamp = (now or dt.datetime.now(dt.timezone.utc)).strftime("%Y%m%d-%H%M%S")
+    symbol = re.sub(r"[^A-Za-z0-9]+", "-", spec.data.symbol).strip("-") or "data"
+    stem = f"{stamp}-{symbol}-{spec.data.timeframe}"
+    path = folder / f"{stem}.spec.json"
+    count = 1
+    while path.exists():
+        count += 1
+        path = folder / f"{stem}-{count}.spec.json"
+    return spec.write(path)
 
 
 # ---------------------------------------------------------------------- validation helpers
