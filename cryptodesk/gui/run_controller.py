@@ -10,6 +10,7 @@ headless with bit-identical forecasts. The controller draws nothing: panels foll
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -112,7 +113,7 @@ class RunController(QObject):
                  f"{meta.timeframe}")
         if request.dataset:
             label += f" with sentiment {request.dataset}"
-        log.info("%s: %s", label, spec.to_json())
+        log.info("%s: run spec %s", label, json.dumps(spec.to_dict(), separators=(",", ":")))
         self._run_key = series.key
         self.session.begin_run(series.key, spec, label + "…")
         payload = {"spec": spec.to_dict()}

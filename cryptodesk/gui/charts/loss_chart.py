@@ -52,6 +52,8 @@ class LossChart(pg.PlotWidget):
         self._timer.start()
         session.subscribe(self._on_change, ("series", "run", "losses", "selection"))
         self.destroyed.connect(lambda *_: session.unsubscribe(self._on_change))
+        self._dirty = True
+        self.redraw()
 
     def _on_change(self, change: Change) -> None:
         if change.topic == "series" or change.key == self.session.key:

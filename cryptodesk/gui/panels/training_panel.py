@@ -164,6 +164,7 @@ class TrainingPanel(QWidget):
             lambda m, d: self.error.emit("Cannot load the settings", m, d))
         session.subscribe(self._on_change, ("progress",))
         self.destroyed.connect(lambda *_: session.unsubscribe(self._on_change))
+        self._on_change(None)
         # after the window is shown: importing pandas would slow the start-up down
         QTimer.singleShot(0, self._start_loading)
 
@@ -309,7 +310,8 @@ class TrainingPanel(QWidget):
         return RunRequest(self.runs(), self.spec(), self.strategy(), self.dataset())
 
     # ---------------------------------------------------------------- run progress
-    def _on_change(self, _change: Change) -> None:
+    def _on_change(self, _change: Change | None) -> None:
+        """Buttons, bar and line follow the session's run progress."""
         p = self.session.progress
         self.cancel_button.setEnabled(p.running)
         self.train_button.setText("Restart" if p.running else "Train")
