@@ -7,18 +7,11 @@ import numpy as np
 import pyqtgraph as pg
 import pytest
 
+from cryptodesk.gui.charts.chart_area import ROWS
 from cryptodesk.gui.charts.chart_widget import ChartWidget
 from cryptodesk.gui.charts.levels import build_pyramid
-from cryptodesk.gui.charts.price_row import Overlay, PriceRow
+from cryptodesk.gui.charts.price_row import Overlay
 from cryptodesk.gui.charts.row import ChartRow, curve, fmt_compact, value_at
-from cryptodesk.gui.charts.rows import (
-    DrawdownRow,
-    EquityRow,
-    ResidualRow,
-    SentimentRow,
-    VolatilityRow,
-    VolumeRow,
-)
 from cryptodesk.gui.theme import DARK, LIGHT
 
 pytestmark = pytest.mark.gui
@@ -36,8 +29,7 @@ def _pyramid():
 def chart(qtbot) -> ChartWidget:
     widget = ChartWidget()
     qtbot.addWidget(widget)
-    for row_cls in (PriceRow, VolumeRow, ResidualRow, EquityRow, DrawdownRow, SentimentRow,
-                    VolatilityRow):
+    for row_cls in ROWS:  # the desk's rows, without the session
         widget.add_row(row_cls)
     widget.resize(1000, 700)
     widget.show()

@@ -10,7 +10,6 @@ one's residuals and trading curves fill the rows below.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QCheckBox, QWidget
 
 from cryptodesk.app.session import BENCHMARK_ROW, Change, Session
@@ -24,8 +23,8 @@ from cryptodesk.gui.charts.rows import (
     VolatilityRow,
     VolumeRow,
 )
+from cryptodesk.gui.session_view import follow, redraw_timer
 
-REDRAW_MS = 100
 VISIBLE_BARS_ON_LOAD = 200
 # The rows, top to bottom. A new row: its class in rows.py (or its own module) and one line here.
 ROWS = (PriceRow, VolumeRow, ResidualRow, EquityRow, DrawdownRow, SentimentRow, VolatilityRow)
@@ -55,12 +54,8 @@ class ChartArea(ChartWidget):
         self.head.addWidget(self.regime_toggle)
         self.session = session
         self._dirty = False
-        self._timer = QTimer(self)
-        self._timer.setInterval(REDRAW_MS)
-        self._timer.timeout.connect(self.redraw)
-        self._timer.start()
-        session.subscribe(self._on_change)
-        self.destroyed.connect(lambda *_: session.unsubscribe(self._on_change))
+        self._timer = redraw_timer(self, self.redraw)
+        follow(session, self, self._on_change)
         self.draw_series()
 
     # ---------------------------------------------------------------- session changes

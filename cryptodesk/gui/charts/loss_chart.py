@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QWidget
 
 from cryptodesk.app.session import Change, Session
 from cryptodesk.gui.charts.row import legend_colors
+from cryptodesk.gui.session_view import follow, redraw_timer
 from cryptodesk.gui.theme import LIGHT, Theme
-
-REDRAW_MS = 100
 
 
 class LossChart(pg.PlotWidget):
@@ -45,13 +44,8 @@ class LossChart(pg.PlotWidget):
         self.apply_theme(LIGHT)
         self.clear_losses()
         self.session = session
-        self._dirty = False
-        self._timer = QTimer(self)
-        self._timer.setInterval(REDRAW_MS)
-        self._timer.timeout.connect(self.redraw)
-        self._timer.start()
-        session.subscribe(self._on_change, ("series", "run", "losses", "selection"))
-        self.destroyed.connect(lambda *_: session.unsubscribe(self._on_change))
+        self._timer = redraw_timer(self, self.redraw)
+        follow(session, self, self._on_change, ("series", "run", "losses", "selection"))
         self._dirty = True
         self.redraw()
 

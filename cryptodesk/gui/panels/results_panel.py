@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from cryptodesk.app.session import BENCHMARK_ROW, DONE, Change, Session
+from cryptodesk.gui.session_view import follow
 from cryptodesk.gui.table_models import RESULT_COLUMNS, SORT_ROLE, ResultsTableModel
 
 WIDTH_SAMPLES = {"model": "transformer", "status": "benchmark", "n": "12,345",
@@ -92,8 +93,7 @@ class ResultsPanel(QWidget):
         layout.setSpacing(2)
         layout.addLayout(bar)
         layout.addWidget(self.view)
-        session.subscribe(self._on_change, ("series", "run", "model", "selection"))
-        self.destroyed.connect(lambda *_: session.unsubscribe(self._on_change))
+        follow(session, self, self._on_change, ("series", "run", "model", "selection"))
         self.reload()
 
     def _fixed_widths(self) -> None:

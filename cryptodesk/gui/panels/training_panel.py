@@ -38,6 +38,7 @@ from cryptodesk.errors import CryptoDeskError, DataError
 from cryptodesk.gui.panels.dataset_picker import DatasetPicker
 from cryptodesk.gui.panels.param_form import ParamForm
 from cryptodesk.gui.run_controller import RunRequest
+from cryptodesk.gui.session_view import follow
 from cryptodesk.gui.tasks import TaskRunner, format_eta
 
 NAME_ROLE = Qt.ItemDataRole.UserRole + 3
@@ -162,8 +163,7 @@ class TrainingPanel(QWidget):
         self.classes_runner.finished.connect(self._on_classes)
         self.classes_runner.failed.connect(
             lambda m, d: self.error.emit("Cannot load the settings", m, d))
-        session.subscribe(self._on_change, ("progress",))
-        self.destroyed.connect(lambda *_: session.unsubscribe(self._on_change))
+        follow(session, self, self._on_change, ("progress",))
         self._on_change(None)
         # after the window is shown: importing pandas would slow the start-up down
         QTimer.singleShot(0, self._start_loading)
@@ -275,27 +275,25 @@ class TrainingPanel(QWidget):
 
     def spec(self) -> Any:
         """The validated walk-forward protocol."""
-        if self.wf_form is None:
-            raise DataError("the walk-forward settings are still loading; try again")
-        return self.wf_form.config()
+        return _validated(self.wf_form, "walk-forward")
 
     def set_spec(self, **values: Any) -> None:
-        if self.wf_form is None:
-            self._pending["wf"].update(values)
-        else:
-            self.wf_form.set_values(values)
+        """Set walk-forward settings (kept until the form is drawn)."""
+        self._set_values(self.wf_form, "wf", values)
 
     def strategy(self) -> Any:
         """The validated trading strategy."""
-        if self.strategy_form is None:
-            raise DataError("the trading settings are still loading; try again")
-        return self.strategy_form.config()
+        return _validated(self.strategy_form, "trading")
 
     def set_strategy(self, **values: Any) -> None:
-        if self.strategy_form is None:
-            self._pending["strategy"].update(values)
+        """Set trading settings (kept until the form is drawn)."""
+        self._set_values(self.strategy_form, "strategy", values)
+
+    def _set_values(self, form: ParamForm | None, pending: str, values: dict[str, Any]) -> None:
+        if form is None:
+            self._pending[pending].update(values)
         else:
-            self.strategy_form.set_values(values)
+            form.set_values(values)
 
     def apply_wf1(self) -> None:
         from cryptodesk.evaluation.presets import preset_spec
@@ -325,6 +323,12 @@ class TrainingPanel(QWidget):
         if p.running and eta:
             text = f"{text} · {eta}" if text else eta
         self.progress_label.setText(text or ("Running…" if p.running else "Ready."))
+
+
+def _validated(form: ParamForm | None, what: str) -> Any:
+    if form is None:
+        raise DataError(f"the {what} settings are still loading; try again")
+    return form.config()
 
 
 def _light_classes(names: list[str], ctx: Any) -> dict[str, Any]:
