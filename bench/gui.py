@@ -140,6 +140,7 @@ def bench_stalls(quick: bool, screenshot: Path | None = None) -> dict[str, float
         # stalls; the others waited for a CPU (other processes) or for the interpreter lock
         "late_own_work": sum(1 for i in late if busy[i] > 16.0),
         "gui_cpu_s": sum(busy) / 1000,
+        "worst": sorted(zip(lateness, busy, strict=True), reverse=True)[:5],
         "beats": len(lateness),
         "p50_ms": _pct(lateness, 50),
         "p99_ms": _pct(lateness, 99),
@@ -369,7 +370,8 @@ def main() -> int:
               f"{_load()}")
         print(f"    beats over 16 ms late: {a['late_beats']} ({a['late_own_work']} with more than "
               f"16 ms of the GUI thread's own CPU in the gap); GUI thread CPU over the run "
-              f"{a['gui_cpu_s']:.1f} s")
+              f"{a['gui_cpu_s']:.1f} s; worst beats (late ms / GUI thread CPU ms): "
+              + ", ".join(f"{late:.0f}/{cpu:.0f}" for late, cpu in a["worst"]))
     if args.only in (None, "lstm"):
         d = bench_lstm(args.quick)
         ok = "OK" if abs(d["ratio"] - 1) <= 0.10 else "OUTSIDE 10 %"

@@ -320,8 +320,7 @@ class Session:
         results.selection = (best,) if best else ()
         self.progress = RunProgress(False, key, self.progress.label, 1.0,
                                     message or self.progress.message, self.progress.started)
-        self._notify("run", key)
-        self._notify("selection", key)
+        self._notify("run", key)  # the series' results changed wholesale, selection included
         self._notify("progress", key)
 
     def end_run(self, key: Any, status: str, message: str = "") -> None:

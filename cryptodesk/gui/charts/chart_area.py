@@ -53,7 +53,7 @@ class ChartArea(ChartWidget):
         self.regime_toggle.toggled.connect(self.price.show_regimes)
         self.head.addWidget(self.regime_toggle)
         self.session = session
-        self._dirty = False
+        self._dirty: set[str] = set()  # "forecasts", "signals": what the next tick redraws
         self._timer = redraw_timer(self, self.redraw)
         follow(session, self, self._on_change)
         self.draw_series()
@@ -69,24 +69,25 @@ class ChartArea(ChartWidget):
             return  # another series' results
         elif change.topic == "future":
             self.draw_future(reveal=True)
-        elif change.topic == "run":
-            if session.progress.running:  # a run starts: watch its test window fill in
-                self.draw_forecasts()
+        elif change.topic == "run":  # a run started or ended: its results changed wholesale
+            self._dirty.update(("forecasts", "signals"))
+            self.redraw()
+            if session.progress.running:  # watch the test window fill in
                 self._show_test_window()
-            self._dirty = True
-            self.draw_signals()
         elif change.topic == "selection":
-            self.redraw(force=True)
-        elif change.topic in ("forecasts", "model"):
-            self._dirty = True
+            self._dirty.update(("forecasts", "signals"))
+            self.redraw()
+        elif change.topic in ("forecasts", "model") and change.model in self.shown_models():
+            self._dirty.add("forecasts")
 
-    def redraw(self, force: bool = False) -> None:
-        """The throttled redraw: forecasts and trading curves, if anything changed."""
-        if not (self._dirty or force):
-            return
-        self._dirty = False
-        self.draw_forecasts()
-        self.draw_signals()
+    def redraw(self) -> None:
+        """The throttled redraw: what changed since the last tick."""
+        dirty, self._dirty = self._dirty, set()
+        with self.batch():
+            if "forecasts" in dirty:
+                self.draw_forecasts()
+            if "signals" in dirty:
+                self.draw_signals()
 
     # ---------------------------------------------------------------- drawing
     def draw_series(self) -> None:
@@ -94,16 +95,17 @@ class ChartArea(ChartWidget):
         series = self.session.series
         pyramid = None if series is None else series.pyramid
         gaps = None if series is None else (series.gaps_x0, series.gaps_x1)
-        self.price.plot(pyramid, gaps)
-        self.volume.plot(pyramid)
-        self.title.setText("No series loaded" if series is None else series.meta.label)
+        with self.batch():
+            self.price.plot(pyramid, gaps)
+            self.volume.plot(pyramid)
+            self.title.setText("No series loaded" if series is None else series.meta.label)
+            self.draw_forecasts()
+            self.draw_signals()
+            self.draw_future(reveal=False)
+            self.draw_sentiment()
         self.show_last(VISIBLE_BARS_ON_LOAD)
         self.readout.setText(" " if pyramid is None or not len(pyramid)
                              else self.crosshair.text(float(pyramid.base.x[-1])))
-        self.draw_forecasts()
-        self.draw_signals()
-        self.draw_future(reveal=False)
-        self.draw_sentiment()
 
     def shown_models(self) -> list[str]:
         """Models whose forecasts are drawn: the selection, else the model running now."""
@@ -134,6 +136,12 @@ class ChartArea(ChartWidget):
         """Equity and drawdown of the first selected row, regimes for the shading."""
         current = self.session.current
         signals = None if current is None else current.signals
+        progress = self.session.progress
+        waiting = (signals is None and current is not None and progress.running
+                   and progress.key == current.key and current.spec is not None
+                   and current.spec.strategy is not None)
+        for row in (self.equity, self.drawdown):  # their place is kept while the run goes on
+            row.reserve(waiting)
         if signals is None:
             self.equity.clear()
             self.drawdown.clear()

@@ -12,6 +12,8 @@ Up/+ zoom in, Down/- zoom out, Home shows everything.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 import pyqtgraph as pg
@@ -39,6 +41,8 @@ class ChartWidget(QWidget):
         super().__init__(parent)
         self.theme = LIGHT
         self.rows: dict[str, ChartRow] = {}
+        self._layout_names: list[str] = []
+        self._batch_depth = 0
         self.readout = QLabel(" ")
         self.readout.setObjectName("chartReadout")
         self.readout.setTextFormat(Qt.TextFormat.RichText)
@@ -98,26 +102,40 @@ class ChartWidget(QWidget):
         return [r for r in self.rows.values() if r.shown]
 
     def _on_row_change(self, _row: ChartRow) -> None:
-        shown = [r.name for r in self.shown_rows()]
-        if shown != getattr(self, "_layout_names", None):
+        if not self._batch_depth and [r.name for r in self.shown_rows()] != self._layout_names:
             self.relayout()
 
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Redraw several rows, then lay the chart out once (a layout pass costs tens of
+        milliseconds: rows that come and go together should not pay it twice)."""
+        self._batch_depth += 1
+        try:
+            yield
+        finally:
+            self._batch_depth -= 1
+            if not self._batch_depth:
+                self._on_row_change(self.lead)
+
     def relayout(self) -> None:
-        """Put the shown rows in the layout (in the order they were added)."""
+        """Put the shown rows in the layout (in the order they were added). Rows that come or
+        go below the others are added or taken away alone; otherwise every row is placed
+        again."""
         ci = self.glw.ci
-        for row in self.rows.values():
-            if row.plot_item in ci.items:
-                ci.removeItem(row.plot_item)
         shown = self.shown_rows()
-        for index, row in enumerate(shown):
+        names = [r.name for r in shown]
+        laid = self._layout_names
+        keep = len(laid) if names[: len(laid)] == laid else (
+            len(names) if laid[: len(names)] == names else 0)
+        for name in laid[keep:]:
+            ci.removeItem(self.rows[name].plot_item)
+        for index, row in enumerate(shown[keep:], start=keep):
             ci.addItem(row.plot_item, row=index, col=0)
             ci.layout.setRowStretchFactor(index, int(row.stretch * 10))
-            row.plot_item.getAxis("bottom").setStyle(showValues=row is shown[-1])
-            row.plot_item.setVisible(True)
         for row in self.rows.values():
-            if not row.shown:
-                row.plot_item.setVisible(False)
-        self._layout_names = [r.name for r in shown]
+            row.plot_item.setVisible(row.shown)
+            row.plot_item.getAxis("bottom").setStyle(showValues=bool(shown) and row is shown[-1])
+        self._layout_names = names
 
     # ---------------------------------------------------------------- time axis
     def bar_at(self, x: float) -> float | None:

@@ -15,7 +15,14 @@ from PySide6.QtCore import Qt
 
 from cryptodesk.gui.charts.items import CandlestickItem, GapsItem, RegimeItem
 from cryptodesk.gui.charts.levels import OhlcPyramid
-from cryptodesk.gui.charts.row import ChartRow, curve, fmt_price, legend_colors, value_at
+from cryptodesk.gui.charts.row import (
+    ChartRow,
+    Legend,
+    curve,
+    fmt_price,
+    legend_colors,
+    value_at,
+)
 from cryptodesk.gui.theme import Theme
 
 BAND_ALPHA = "40"
@@ -46,8 +53,11 @@ class _Band:
         self.lo, self.hi = curve(), curve()
         self.fill = pg.FillBetweenItem(self.lo, self.hi)
         self.dashed = dashed
-        for item in (self.fill, self.lo, self.hi, self.line):
-            plot.addItem(item)
+        # the band does not drive the y range (the candles and the point forecast do): a wide
+        # band would otherwise squash the candles, and every new point would re-lay the axes
+        for item in (self.fill, self.lo, self.hi):
+            plot.addItem(item, ignoreBounds=True)
+        plot.addItem(self.line)
         self.name = ""
 
     def set(self, name: str, x: np.ndarray, y: np.ndarray, lower: np.ndarray | None,
@@ -57,13 +67,20 @@ class _Band:
         bx = x if band_x is None else band_x
         if lower is not None and upper is not None and np.isfinite(lower).any():
             ok = np.isfinite(lower) & np.isfinite(upper)
-            self.lo.setData(bx[ok], lower[ok])
-            self.hi.setData(bx[ok], upper[ok])
+            self._edges(bx[ok], lower[ok], upper[ok])
             self.fill.setVisible(True)
         else:
-            self.lo.setData([], [])
-            self.hi.setData([], [])
+            self._edges(np.array([]), np.array([]), np.array([]))
             self.fill.setVisible(False)
+
+    def _edges(self, x: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+        """Both band edges, with one fill-path rebuild instead of one per edge."""
+        self.lo.blockSignals(True)
+        try:
+            self.lo.setData(x, lower)
+        finally:
+            self.lo.blockSignals(False)
+        self.hi.setData(x, upper)
 
     def clear(self) -> None:
         self.set("", np.array([]), np.array([]), None, None)
@@ -102,6 +119,7 @@ class PriceRow(ChartRow):
         self._bands: list[_Band] = []
         self.future = _Band(plot, dashed=True)
         self.legend = plot.addLegend(offset=(8, 8))
+        self._legend = Legend(self.legend)
         self._band_swatch = pg.PlotDataItem([], [])  # legend entry only (never plotted)
 
     # ---------------------------------------------------------------- data
@@ -243,12 +261,10 @@ class PriceRow(ChartRow):
         legend_colors(self.legend, theme)
 
     def _update_legend(self) -> None:
-        self.legend.clear()
-        for index, o in enumerate(self.overlays):
-            self.legend.addItem(self._bands[index].line, f"{o.name} forecast")
+        entries = [(self._bands[i].line, f"{o.name} forecast")
+                   for i, o in enumerate(self.overlays)]
         if self.overlays and self.overlays[0].has_band:
-            self.legend.addItem(self._band_swatch, "10–90 % band")
+            entries.append((self._band_swatch, "10–90 % band"))
         if self.future.name:
-            self.legend.addItem(self.future.line, f"{self.future.name} · forecast from last bar")
-        self.legend.setVisible(bool(self.overlays) or bool(self.future.name))
-        legend_colors(self.legend, self.theme)
+            entries.append((self.future.line, f"{self.future.name} · forecast from last bar"))
+        self._legend.show(entries, self.theme)

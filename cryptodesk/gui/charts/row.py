@@ -36,6 +36,7 @@ class ChartRow:
         self.plot_item = pg.PlotItem(axisItems={"bottom": pg.DateAxisItem()})
         self.theme: Theme = LIGHT
         self.on_change: Callable[[ChartRow], None] | None = None
+        self.reserved = False
         item = self.plot_item
         item.setMenuEnabled(False)
         item.getAxis("left").setWidth(LEFT_AXIS_WIDTH)
@@ -59,7 +60,14 @@ class ChartRow:
     @property
     def shown(self) -> bool:
         """Whether the chart gives this row a place."""
-        return self.always or self.has_data
+        return self.always or self.has_data or self.reserved
+
+    def reserve(self, on: bool) -> None:
+        """Keep the row's place while it waits for data (a row that appears later re-lays
+        the whole chart out: better once when a run starts than while it streams)."""
+        if on != self.reserved:
+            self.reserved = on
+            self._data_changed()
 
     def plot(self, *args: object, **kwargs: object) -> None:  # pragma: no cover - per row
         raise NotImplementedError
@@ -109,6 +117,27 @@ def legend_colors(legend: pg.LegendItem, theme: Theme) -> None:
     legend.setPen(pg.mkPen(theme.muted))
     for _sample, label in legend.items:
         label.setText(label.text, color=theme.chart_fg)
+
+
+class Legend:
+    """A legend rebuilt only when its entries change (a rebuild costs milliseconds; rows
+    redraw many times a second while a run goes on)."""
+
+    def __init__(self, legend: pg.LegendItem) -> None:
+        self.legend = legend
+        self._key: tuple[tuple[int, str], ...] | None = None
+
+    def show(self, entries: list[tuple[pg.GraphicsObject, str]], theme: Theme) -> None:
+        """List ``entries`` (item, label); [] hides the legend."""
+        key = tuple((id(item), label) for item, label in entries)
+        if key == self._key:
+            return
+        self._key = key
+        self.legend.clear()
+        for item, label in entries:
+            self.legend.addItem(item, label)
+        self.legend.setVisible(bool(entries))
+        legend_colors(self.legend, theme)
 
 
 def value_at(xs: np.ndarray | None, ys: np.ndarray | None, x: float) -> float | None:

@@ -14,6 +14,7 @@ from cryptodesk.gui.charts.items import VolumeItem
 from cryptodesk.gui.charts.levels import OhlcPyramid
 from cryptodesk.gui.charts.row import (
     ChartRow,
+    Legend,
     curve,
     fmt_compact,
     fmt_price,
@@ -23,6 +24,14 @@ from cryptodesk.gui.charts.row import (
 from cryptodesk.gui.theme import Theme
 
 EMPTY = np.array([])
+
+
+def _nice_ceiling(value: float) -> float:
+    """The next of 1, 2, 5 × 10^k at or above ``value`` (1 for nothing)."""
+    if not np.isfinite(value) or value <= 0:
+        return 1.0
+    base = 10.0 ** np.floor(np.log10(value))
+    return float(next(m * base for m in (1, 2, 5, 10) if m * base >= value))
 
 
 def _has(item: pg.PlotDataItem) -> bool:
@@ -66,7 +75,11 @@ class VolumeRow(ChartRow):
 
 
 class ResidualRow(ChartRow):
-    """Actual minus forecast of the model the chart details, around a zero line."""
+    """Actual minus forecast of the model the chart details, around a zero line.
+
+    The y range is symmetric about zero and only grows while a run streams in (re-fitting it
+    to every new point would re-draw the row's axis ten times a second); a new model or run
+    fits it afresh."""
 
     name = "residual"
     title = "Residual"
@@ -78,16 +91,25 @@ class ResidualRow(ChartRow):
         self.zero = pg.InfiniteLine(pos=0.0, angle=0, movable=False)
         self.curve = curve()
         self.plot_item.addItem(self.zero)
-        self.plot_item.addItem(self.curve)
+        self.plot_item.addItem(self.curve, ignoreBounds=True)
+        self.plot_item.enableAutoRange(y=False)
         self.model = ""
+        self._limit = 0.0
 
     @property
     def has_data(self) -> bool:
         return _has(self.curve)
 
     def plot(self, x: np.ndarray, residual: np.ndarray, model: str = "") -> None:
+        if model != self.model:
+            self._limit = 0.0
         self.model = model
         self.curve.setData(x, residual)
+        finite = np.abs(residual[np.isfinite(residual)])
+        largest = float(finite.max()) if finite.size else 0.0
+        if largest > self._limit or (largest and largest < self._limit / 4):
+            self._limit = _nice_ceiling(largest * 1.1)
+            self.plot_item.setYRange(-self._limit, self._limit, padding=0)
         self._data_changed()
 
     def clear(self) -> None:
@@ -116,6 +138,7 @@ class EquityRow(ChartRow):
     def __init__(self) -> None:
         super().__init__()
         self.legend = self.plot_item.addLegend(offset=(8, 2), colCount=2)
+        self._legend = Legend(self.legend)
         self.bench = curve()
         self.curve = curve()
         self.one = pg.InfiniteLine(pos=1.0, angle=0, movable=False)
@@ -134,13 +157,11 @@ class EquityRow(ChartRow):
         self.label = name
         self.curve.setData(x, equity)
         self.bench.setData(*(bench if bench is not None and x.size else (EMPTY, EMPTY)))
-        self.legend.clear()
-        if x.size:
-            how = f" · {strategy}" if strategy else ""
-            self.legend.addItem(self.curve, f"{name}{how}")
-            if bench is not None:
-                self.legend.addItem(self.bench, "buy & hold")
-            legend_colors(self.legend, self.theme)
+        how = f" · {strategy}" if strategy else ""
+        entries = [(self.curve, f"{name}{how}")] if x.size else []
+        if x.size and bench is not None:
+            entries.append((self.bench, "buy & hold"))
+        self._legend.show(entries, self.theme)
         self._data_changed()
 
     def clear(self) -> None:
@@ -271,6 +292,7 @@ class VolatilityRow(ChartRow):
     def __init__(self) -> None:
         super().__init__()
         self.legend = self.plot_item.addLegend(offset=(8, 2), colCount=2)
+        self._legend = Legend(self.legend)
         self.realised = curve()
         self.forecast = curve()
         self.plot_item.addItem(self.realised)
@@ -286,12 +308,10 @@ class VolatilityRow(ChartRow):
         ``x`` (NaN where there is none)."""
         self.realised.setData(x, realised * 100.0)
         self.forecast.setData(*((x, forecast * 100.0) if forecast is not None else (EMPTY, EMPTY)))
-        self.legend.clear()
-        if x.size:
-            self.legend.addItem(self.realised, "realised")
-            if forecast is not None:
-                self.legend.addItem(self.forecast, "forecast")
-            legend_colors(self.legend, self.theme)
+        entries = [(self.realised, "realised")] if x.size else []
+        if x.size and forecast is not None:
+            entries.append((self.forecast, "forecast"))
+        self._legend.show(entries, self.theme)
         self._data_changed()
 
     def clear(self) -> None:

@@ -38,7 +38,7 @@ from cryptodesk.errors import CryptoDeskError, DataError
 from cryptodesk.gui.panels.dataset_picker import DatasetPicker
 from cryptodesk.gui.panels.param_form import ParamForm
 from cryptodesk.gui.run_controller import RunRequest
-from cryptodesk.gui.session_view import follow
+from cryptodesk.gui.session_view import follow, redraw_timer
 from cryptodesk.gui.tasks import TaskRunner, format_eta
 
 NAME_ROLE = Qt.ItemDataRole.UserRole + 3
@@ -163,8 +163,10 @@ class TrainingPanel(QWidget):
         self.classes_runner.finished.connect(self._on_classes)
         self.classes_runner.failed.connect(
             lambda m, d: self.error.emit("Cannot load the settings", m, d))
+        self._progress_dirty = True
+        self._progress_timer = redraw_timer(self, self._show_progress)
         follow(session, self, self._on_change, ("progress",))
-        self._on_change(None)
+        self._show_progress()
         # after the window is shown: importing pandas would slow the start-up down
         QTimer.singleShot(0, self._start_loading)
 
@@ -308,8 +310,17 @@ class TrainingPanel(QWidget):
         return RunRequest(self.runs(), self.spec(), self.strategy(), self.dataset())
 
     # ---------------------------------------------------------------- run progress
-    def _on_change(self, _change: Change | None) -> None:
-        """Buttons, bar and line follow the session's run progress."""
+    def _on_change(self, _change: Change) -> None:
+        self._progress_dirty = True
+        if self.session.progress.running != self.cancel_button.isEnabled():
+            self._show_progress()  # a run starts or ends: the buttons follow at once
+
+    def _show_progress(self) -> None:
+        """Buttons, bar and line follow the session's run progress (at most 10 times a
+        second: a progress bar's repaint re-lays out its text)."""
+        if not self._progress_dirty:
+            return
+        self._progress_dirty = False
         p = self.session.progress
         self.cancel_button.setEnabled(p.running)
         self.train_button.setText("Restart" if p.running else "Train")
