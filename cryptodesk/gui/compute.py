@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import traceback
 from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal
@@ -123,6 +124,14 @@ class JobRelay(QThread):
             handle.cancel(grace_s)
 
     def run(self) -> None:
+        try:
+            self._relay()
+        except Exception as exc:  # a bug here must end the job, not leave the panel waiting
+            log.exception("relay of %s failed", self.kind)
+            self.ended.emit(self.gen, Failed(f"{type(exc).__name__}: {exc}",
+                                             traceback.format_exc(), "bug"))
+
+    def _relay(self) -> None:
         try:
             handle = self._compute.pool().submit(self.kind, self._payload)
         except (RuntimeError, OSError) as exc:  # closing, or no worker process could start

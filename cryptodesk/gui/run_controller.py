@@ -23,7 +23,7 @@ from PySide6.QtGui import QGuiApplication
 from cryptodesk.app.jobs.events import Failed, LogLine, Progress
 from cryptodesk.app.session import Session
 from cryptodesk.errors import CryptoDeskError
-from cryptodesk.gui.compute import Compute, JobSlot
+from cryptodesk.gui.compute import CANCEL_GRACE_S, Compute, JobSlot
 from cryptodesk.gui.tasks import TaskRunner
 
 log = logging.getLogger(__name__)
@@ -128,13 +128,14 @@ class RunController(QObject):
         self.status.emit(label + "…")
         return spec
 
-    def cancel(self) -> bool:
-        """Ask the run to stop at its next batch or boosting round."""
+    def cancel(self, grace_s: float = CANCEL_GRACE_S) -> bool:
+        """Ask the run to stop at its next batch or boosting round; a worker that has not
+        stopped ``grace_s`` later is terminated (and the user told)."""
         if self._deferred is not None:
             self._deferred = None
             self._on_cancelled("")
             return True
-        if self.run_slot.cancel():
+        if self.run_slot.cancel(grace_s):
             self.status.emit("Cancelling the run…")
             return True
         return False

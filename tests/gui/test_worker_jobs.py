@@ -60,6 +60,27 @@ def test_a_worker_that_aborts_fails_only_its_run(test_jobs, window, qtbot) -> No
     assert _statuses(window) == {"naive": "done", "drift": "done", "buy & hold": "benchmark"}
 
 
+def test_a_run_that_ignores_cancel_is_terminated_and_the_user_told(test_jobs, window,
+                                                                    qtbot) -> None:
+    tiny_run(window, ["drift"], test_size=20)
+    window.runs.run_job = "tests.support.jobs:stubborn"  # stuck in native code: never checks
+    window.start_training()
+    qtbot.waitUntil(lambda: window.runs.run_slot.relay is not None
+                    and window.runs.run_slot.relay.worker_pid is not None, timeout=60_000)
+    pid = window.runs.run_slot.relay.worker_pid
+    with qtbot.waitSignal(window.run_cancelled, timeout=30_000) as blocker:
+        window.runs.cancel(grace_s=0.5)
+    note = blocker.args[0]
+    assert "did not stop within 0.5 s" in note and "terminated" in note
+    assert note in window.training.progress_label.text()
+    assert note in window.status_label.text()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    window.runs.run_job = "run"  # and the next run goes through
+    with qtbot.waitSignal(window.run_finished, timeout=60_000):
+        window.start_training()
+
+
 def test_a_gui_run_replays_bit_identically_headless(window, qtbot, tmp_path: Path) -> None:
     tp = window.training
     tiny_run(window, ["lightgbm", "drift"], test_size=30, refit_every=15)
