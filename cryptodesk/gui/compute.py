@@ -26,8 +26,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal
 
-from cryptodesk.app.jobs.events import Failed, Progress, is_terminal
-
+# The job modules (events, wire) import pandas: they are imported with the first job, never at
+# start-up (the window must not wait for pandas).
 log = logging.getLogger(__name__)
 
 POLL_S = 0.05
@@ -124,6 +124,8 @@ class JobRelay(QThread):
             handle.cancel(grace_s)
 
     def run(self) -> None:
+        from cryptodesk.app.jobs.events import Failed
+
         try:
             self._relay()
         except Exception as exc:  # a bug here must end the job, not leave the panel waiting
@@ -132,6 +134,8 @@ class JobRelay(QThread):
                                              traceback.format_exc(), "bug"))
 
     def _relay(self) -> None:
+        from cryptodesk.app.jobs.events import Failed, is_terminal
+
         try:
             handle = self._compute.pool().submit(self.kind, self._payload)
         except (RuntimeError, OSError) as exc:  # closing, or no worker process could start
@@ -245,6 +249,8 @@ class JobSlot(QObject):
             self.busy_changed.emit(busy)
 
     def _on_events(self, gen: int, events: list) -> None:
+        from cryptodesk.app.jobs.events import Progress
+
         if gen != self._gen:
             return
         self.events.emit(events)
@@ -264,7 +270,7 @@ class JobSlot(QObject):
         if gen != self._gen:
             return
         self._set_busy(False)
-        from cryptodesk.app.jobs.events import Cancelled, Done
+        from cryptodesk.app.jobs.events import Cancelled, Done, Failed
 
         if isinstance(final, Done):
             self.finished.emit(final.result)

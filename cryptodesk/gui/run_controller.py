@@ -15,16 +15,18 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QGuiApplication
 
-from cryptodesk.app.jobs.events import Failed, LogLine, Progress
 from cryptodesk.app.session import Session
 from cryptodesk.errors import CryptoDeskError
 from cryptodesk.gui.compute import CANCEL_GRACE_S, Compute, JobSlot
 from cryptodesk.gui.tasks import TaskRunner
+
+if TYPE_CHECKING:  # the job modules import pandas: loaded with the first job
+    from cryptodesk.app.jobs.events import Failed
 
 log = logging.getLogger(__name__)
 RUN_JOB = "run"
@@ -118,6 +120,8 @@ class RunController(QObject):
         self.session.begin_run(series.key, spec, label + "…")
         payload = {"spec": spec.to_dict()}
         if self.warm_slot.busy:  # the worker loading the libraries will run it next
+            from cryptodesk.app.jobs.events import Progress
+
             self.run_slot.cancel()
             self._deferred = (payload, label)
             self.session.apply_events(series.key, [Progress(None, "waiting for "
@@ -141,6 +145,8 @@ class RunController(QObject):
         return False
 
     def _on_events(self, events: list) -> None:
+        from cryptodesk.app.jobs.events import LogLine
+
         for event in events:
             if isinstance(event, LogLine):
                 level = logging.getLevelName(event.level)

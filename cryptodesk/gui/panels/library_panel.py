@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QColor
@@ -40,11 +40,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cryptodesk.app import library as flows
 from cryptodesk.app.session import Session
 from cryptodesk.gui.compute import Compute, JobSlot
 from cryptodesk.gui.panels._runner import RunnerPanelMixin
 from cryptodesk.gui.tasks import TaskRunner
+
+if TYPE_CHECKING:  # the library workflows import pandas: loaded by the first listing
+    from cryptodesk.app.library import LibraryListing
 
 ID_ROLE = Qt.ItemDataRole.UserRole + 11
 COLUMNS = ("Label", "Kind", "Symbol", "TF", "Saved", "RMSE", "Theil's U")
@@ -207,30 +209,36 @@ class LibraryPanel(RunnerPanelMixin, QWidget):
         self._update_buttons()
 
     # ---------------------------------------------------------------- jobs
-    def _library(self) -> Any:
-        from cryptodesk.io.bundles import ModelLibrary
+    def _flow(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        """A job running the app layer's library workflow ``name`` on this panel's library
+        (imported in the I/O thread: it loads pandas)."""
+        root = self.root
 
-        return ModelLibrary(self.root)
+        def job(ctx: Any) -> Any:
+            from cryptodesk.app import library as flows
+            from cryptodesk.io.bundles import ModelLibrary
+
+            return getattr(flows, name)(*args, ctx=ctx, library=ModelLibrary(root), **kwargs)
+
+        return job
 
     def refresh(self, select: str | None = None) -> None:
-        self._start(lambda ctx: flows.list_bundles(ctx, "", select, self._library()),
-                    "Listing saved models", self._on_listed)
+        self._start(self._flow("list_bundles", select=select), "Listing saved models",
+                    self._on_listed)
 
     def rename(self, ref: str, label: str) -> None:
-        self._start(lambda ctx: flows.rename_bundle(ref, label, ctx, self._library()),
-                    f"Renaming {ref}", self._on_listed)
+        self._start(self._flow("rename_bundle", ref, label), f"Renaming {ref}", self._on_listed)
 
     def delete(self, ref: str) -> None:
-        self._start(lambda ctx: flows.delete_bundle(ref, ctx, self._library()),
-                    f"Deleting {ref}", self._on_listed)
+        self._start(self._flow("delete_bundle", ref), f"Deleting {ref}", self._on_listed)
 
     def export_zip(self, ref: str, out: Path) -> None:
-        self._start(lambda ctx: flows.export_bundle(ref, Path(out), ctx, self._library()),
-                    f"Exporting {ref}", self._on_listed)
+        self._start(self._flow("export_bundle", ref, Path(out)), f"Exporting {ref}",
+                    self._on_listed)
 
     def import_zip(self, path: Path) -> None:
-        self._start(lambda ctx: flows.import_bundle(Path(path), ctx, self._library()),
-                    f"Importing {Path(path).name}", self._on_listed)
+        self._start(self._flow("import_bundle", Path(path)), f"Importing {Path(path).name}",
+                    self._on_listed)
 
     def forecast(self, ref: str, horizon: int | None = None) -> bool:
         """Forecast after the last bar of the series shown with bundle ``ref``, in a worker
@@ -311,7 +319,7 @@ class LibraryPanel(RunnerPanelMixin, QWidget):
         if info is not None and info.ok:
             self.forecast(info.id)
 
-    def _on_listed(self, listing: flows.LibraryListing) -> None:
+    def _on_listed(self, listing: LibraryListing) -> None:
         keep = listing.select or self.selected_id()
         self.bundles = list(listing.bundles)
         self.tree.blockSignals(True)
