@@ -116,6 +116,8 @@ class RunController(QObject):
         if request.dataset:
             label += f" with sentiment {request.dataset}"
         log.info("%s: run spec %s", label, json.dumps(spec.to_dict(), separators=(",", ":")))
+        if self.running and self._run_key != series.key:  # superseded: its events are dropped
+            self.session.end_run(self._run_key, "cancelled", "Cancelled: another run started.")
         self._run_key = series.key
         self.session.begin_run(series.key, spec, label + "…")
         payload = {"spec": spec.to_dict()}

@@ -7,6 +7,7 @@ so it runs in an I/O thread; a stale view (the series or dataset changed meanwhi
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
@@ -37,18 +38,21 @@ class SentimentFeed(QObject):
 
     def update(self) -> None:
         """Join the picked dataset onto the series shown (none picked: hide the row)."""
-        from cryptodesk.app.external import sentiment_view
-
         dataset, series = self._dataset(), self.session.series
         if not dataset or series is None:
             self.runner.cancel()
             self.session.set_sentiment(None)
             return
         frame = series.frame
-        self.runner.start(lambda ctx: sentiment_view(frame, dataset, ctx),
-                          f"sentiment {dataset}")
 
-    def _on_view(self, view: object) -> None:
+        def job(ctx: Any) -> Any:
+            from cryptodesk.app.external import sentiment_view
+
+            return sentiment_view(frame, dataset, ctx)
+
+        self.runner.start(job, f"sentiment {dataset}")
+
+    def _on_view(self, view: Any) -> None:
         if view.series_key != self.session.key or view.dataset != self._dataset():
             return  # stale: another series or dataset meanwhile
         self.session.set_sentiment(view)

@@ -207,3 +207,38 @@ def test_cancelling_an_lstm_run_takes_effect_within_a_second(window, qtbot) -> N
     took = time.monotonic() - started
     assert blocker.args == [""] and took < 1.0, f"cancel took {took:.2f} s"
     assert _statuses(window)["lstm"] == "cancelled"
+
+
+def _show(window, qtbot, row: int) -> None:
+    item = window.data_panel.tree.topLevelItem(row)
+    with qtbot.waitSignal(window.data_panel.series_loaded, timeout=60_000):
+        window.data_panel.tree.setCurrentItem(item)
+        item.setSelected(True)
+
+
+def test_results_stay_with_their_series_while_a_run_goes_on(window, qtbot) -> None:
+    """A run keeps going when another series is shown; its results land on its own series.
+    A run started on another series supersedes it, and what it left is marked cancelled."""
+    tp = window.training
+    tiny_run(window, ["lightgbm"], test_size=40, refit_every=5)
+    tp.select_model("lightgbm")
+    tp.form("lightgbm").set_values({"n_estimators": 10})
+    window.start_training()
+    daily = window.session.key
+    with qtbot.waitSignal(window.run_finished, timeout=120_000):
+        _show(window, qtbot, 1)  # the hourly demo series, while the daily run goes on
+        assert window.session.key != daily and window.results.rows() == []
+    assert window.results.rows() == [] and window.chart.overlays() == []
+    assert window.session.results_for(daily).models["lightgbm"].status == "done"
+    _show(window, qtbot, 0)
+    assert _statuses(window)["lightgbm"] == "done" and window.chart.overlays() == ["lightgbm"]
+
+    tp.set_spec(test_size=300, refit_every=1)  # slow: refit at every origin
+    window.start_training()
+    qtbot.waitUntil(lambda: _statuses(window).get("lightgbm") == "running", timeout=60_000)
+    _show(window, qtbot, 1)
+    tiny_run(window, ["drift"], test_size=20)
+    with qtbot.waitSignal(window.run_finished, timeout=60_000):
+        window.start_training()  # on the hourly series: the daily run is superseded
+    assert _statuses(window)["drift"] == "done"
+    assert window.session.results_for(daily).models["lightgbm"].status == "cancelled"

@@ -53,10 +53,9 @@ class DatasetPicker(QGroupBox):
             lambda m, d: self.error.emit("Cannot list the sentiment datasets", m, d))
 
     def refresh(self) -> None:
-        """List the stored datasets again (in an I/O thread)."""
-        from cryptodesk.app.external import list_datasets
-
-        self.runner.start(list_datasets, "sentiment datasets")
+        """List the stored datasets again (in an I/O thread, which also imports the module:
+        it loads pandas, and the window must not wait for that)."""
+        self.runner.start(_list_datasets, "sentiment datasets")
 
     def dataset(self) -> str | None:
         """The picked dataset (None: no external features)."""
@@ -89,3 +88,9 @@ class DatasetPicker(QGroupBox):
         if keep is not None and i < 0:
             self.dataset_changed.emit(None)
         self.datasets_listed.emit(choices)
+
+
+def _list_datasets(ctx: object) -> list:
+    from cryptodesk.app.external import list_datasets
+
+    return list_datasets(ctx)
