@@ -39,6 +39,11 @@ class AppPaths:
         return self.data / "models"
 
     @property
+    def runs(self) -> Path:
+        """Run specs saved for replay (``cryptodesk run <spec>``)."""
+        return self.data / "runs"
+
+    @property
     def settings_file(self) -> Path:
         """The one JSON settings file."""
         return self.config / "settings.json"

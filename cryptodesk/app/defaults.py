@@ -15,12 +15,14 @@ DEFAULT_VOLATILITY_MODELS = ("naive", "ewma", "garch", "har", "lightgbm")
 DEFAULT_PRESET = "wf1"
 
 
-def default_seed() -> int:
-    """The seed of the user's settings (the settings file is read; a bad one gives defaults)."""
-    from cryptodesk.paths import app_paths
-    from cryptodesk.settings import load_settings
+def default_seed(settings: Any = None) -> int:
+    """The seed of the user's settings: ``settings`` when the caller holds them (the GUI),
+    else the settings file (a bad one gives the defaults)."""
+    if settings is None:
+        from cryptodesk.paths import app_paths
+        from cryptodesk.settings import load_settings
 
-    settings, _warnings = load_settings(app_paths().settings_file)
+        settings, _warnings = load_settings(app_paths().settings_file)
     return int(settings.seed)
 
 

@@ -355,13 +355,15 @@ def build_run_spec(
     target: str = "price",
     rv_method: str = "auto",
     cross: tuple[CrossInput, ...] = (),
+    data: DataRef | None = None,
 ) -> RunSpec:
     """The spec of a run of ``models`` on ``candles`` (naive first, always; duplicates
     dropped), with full configs and the seed applied to every stochastic model. Models are
     ``(name, config)`` pairs, or :class:`ModelSpec` s with a label or a tuning budget. With
     ``sentiment`` or ``cross`` inputs of role ``with``, their feature columns are added to the
     inputs of every model that takes external columns, so the spec records exactly what each
-    model saw."""
+    model saw. ``data``: the candles' reference when the caller has it already (the GUI
+    fingerprints a series when it loads it, off the GUI thread); otherwise it is computed here."""
     from cryptodesk.app.external import add_external
     from cryptodesk.models.registry import default_registry
 
@@ -395,10 +397,11 @@ def build_run_spec(
         if target not in targets:
             raise RunSpecError(f"{item.name} does not forecast {target} (it forecasts "
                                f"{' and '.join(targets)})")
-    return RunSpec(data=data_ref(candles, csv), models=tuple(specs.values()), protocol=protocol,
-                   seed=seed, preset=preset, strategy=strategy, regimes=regimes,
-                   monitor_window=monitor_window, monitor_k=monitor_k, sentiment=sentiment,
-                   target=target, rv_method=rv_method, cross=tuple(cross))
+    return RunSpec(data=data if data is not None else data_ref(candles, csv),
+                   models=tuple(specs.values()), protocol=protocol, seed=seed, preset=preset,
+                   strategy=strategy, regimes=regimes, monitor_window=monitor_window,
+                   monitor_k=monitor_k, sentiment=sentiment, target=target, rv_method=rv_method,
+                   cross=tuple(cross))
 
 
 def command_line(spec_path: Path | str) -> str:
@@ -406,6 +409,27 @@ def command_line(spec_path: Path | str) -> str:
     import shlex
 
     return f"cryptodesk run {shlex.quote(str(spec_path))}"
+
+
+def save_for_replay(spec: RunSpec, folder: Path | None = None, now: Any = None) -> Path:
+    """Write ``spec`` as ``<folder>/<UTC timestamp>-<symbol>.spec.json`` (default folder: the
+    user's ``runs`` data folder) and return the path, for ``cryptodesk run <path>``. A name
+    taken already (two saves in one second) gets a counter."""
+    import datetime as dt
+    import re
+
+    from cryptodesk.paths import app_paths, ensure
+
+    folder = ensure(Path(folder) if folder is not None else app_paths().runs)
+    stamp = (now or dt.datetime.now(dt.timezone.utc)).strftime("%Y%m%d-%H%M%S")
+    symbol = re.sub(r"[^A-Za-z0-9]+", "-", spec.data.symbol).strip("-") or "data"
+    stem = f"{stamp}-{symbol}-{spec.data.timeframe}"
+    path = folder / f"{stem}.spec.json"
+    count = 1
+    while path.exists():
+        count += 1
+        path = folder / f"{stem}-{count}.spec.json"
+    return spec.write(path)
 
 
 # ---------------------------------------------------------------------- validation helpers

@@ -1,8 +1,9 @@
 """Start the desktop app: ``cryptodesk`` (no arguments) and ``cryptodesk gui`` call :func:`run`.
 
 Start-up does the least it can before the window shows: Qt, pyqtgraph, the settings file and
-the window. The demo series, the store listing and the first series load run in a worker after
-the window is up; torch, LightGBM and ccxt are imported only by the jobs that need them.
+the window. The demo series, the store listing and the first series load run in an I/O thread
+after the window is up; the worker pool starts once the first series is in. torch and LightGBM
+are imported only in worker processes, ccxt only by a download.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""Run core jobs in a worker thread and bring their progress and results back by queued signals.
+"""Run I/O jobs in a thread and bring their progress and results back by queued signals.
+
+For work that reads or writes files or the network (listing, loading, importing and downloading
+candles, listing and zipping saved models, writing exports): nothing that fits or predicts a
+model runs here, that goes to a worker process (:mod:`cryptodesk.gui.compute`).
 
 A :class:`TaskRunner` belongs to one panel and runs one job at a time on its own single-thread
 pool (Orange's pattern). Each job is a plain function ``fn(ctx) -> result`` taking a

@@ -37,7 +37,7 @@ def test_save_forecast_rename_export_delete_import(window, qtbot, tmp_path: Path
     assert len(lib.bundles) == 1
     info = lib.bundles[0]
     assert info.ok and info.kind == "drift" and info.symbol == "DEMO/USD"
-    assert info.metrics["rmse"] == pytest.approx(run.args[0].report.metrics["drift"]["rmse"])
+    assert info.metrics["rmse"] == pytest.approx(run.args[0].metrics()["drift"]["rmse"])
     item = lib.tree.topLevelItem(0)
     assert item.text(1) == "drift" and item.text(5) != "—" and item.text(6) != "—"
     assert lib.selected_id() == info.id
@@ -48,10 +48,11 @@ def test_save_forecast_rename_export_delete_import(window, qtbot, tmp_path: Path
     with qtbot.waitSignal(lib.forecast_ready, timeout=30_000) as blocker:
         lib.forecast_button.click()
     fc = blocker.args[0]
-    assert window.chart.future_points == 7 and lib.forecast_table.rowCount() == 7
+    assert window.chart.price.future_points == 7 and lib.forecast_table.rowCount() == 7
     last = window.data_panel.current.pyramid.base.x[-1]
     assert np.all(fc.x > last)
-    assert window.chart.future_band.isVisible() == (fc.lower is not None)
+    assert window.chart.future_band_visible() == (fc.lower is not None)
+    assert window.session.current.future is fc  # the session holds it for this series
 
     # rename
     listing = _listed(window, qtbot, lambda: lib.rename(info.id, "my drift"))
@@ -66,7 +67,7 @@ def test_save_forecast_rename_export_delete_import(window, qtbot, tmp_path: Path
     # delete asks first: Cancel keeps it, Yes deletes
     monkeypatch.setattr(QMessageBox, "question",
                         lambda *a, **k: QMessageBox.StandardButton.Cancel)
-    assert window.confirm_delete(info.id) is False
+    assert lib.confirm_delete(info.id) is False
     assert len(lib.bundles) == 1
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
     listing = _listed(window, qtbot, lambda: lib.delete_button.click())
@@ -74,7 +75,7 @@ def test_save_forecast_rename_export_delete_import(window, qtbot, tmp_path: Path
 
     # import the zip back
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(target), ""))
-    listing = _listed(window, qtbot, window.import_model_action.trigger)
+    listing = _listed(window, qtbot, window.menu_actions.import_model.trigger)
     assert [b.label for b in listing.bundles] == ["my drift"]
 
 
@@ -111,7 +112,7 @@ def test_charts_export_png_and_svg(window, qtbot, tmp_path: Path, monkeypatch) -
     # File ▸ Export chart… (patched dialog) writes the chosen format
     target = tmp_path / "via-menu.svg"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
-    window.export_chart_action.trigger()
+    window.menu_actions.export_chart.trigger()
     assert target.exists() and "Chart saved" in window.status_label.text()
 
     # a right click (no drag) on the chart opens the export menu
@@ -139,18 +140,18 @@ def test_direct_model_forecast_capped_at_its_horizon(window, qtbot) -> None:
     with qtbot.waitSignal(window.run_finished, timeout=90_000):
         window.start_training()
     with qtbot.waitSignal(lib.listed, timeout=60_000):
-        assert window.save_model("lightgbm", label="gbm")
+        assert window.runs.save_model("lightgbm", label="gbm")
     info = lib.bundles[0]
     assert info.label == "gbm" and info.manifest["target"]["horizon"] == 1
     assert info.manifest["model"]["config"]["n_estimators"] == 10  # the run's config
     lib.horizon.setValue(5)
-    # as on a first use of LightGBM in this process: the status bar says it is loading
-    window.needs_import = lambda module: module == "lightgbm"
+    # as on a first use of LightGBM by the workers: the status bar says it is loading
+    window.compute.loaded_libraries.discard("LightGBM")
     with qtbot.waitSignal(lib.forecast_ready, timeout=30_000) as blocker:
-        window.forecast_with(info.id)
+        lib.forecast(info.id)
         assert window.library_label.text() == "Loading LightGBM…"
         assert window.library_label.isVisibleTo(window)
     qtbot.waitUntil(lambda: not window.library_label.isVisibleTo(window), timeout=5_000)
     assert len(blocker.args[0].table) == 1 and lib.forecast_table.rowCount() == 1
     assert "at most 1" in lib.message.text()
-    assert window.chart.future_points == 1 and window.chart.future_band.isVisible()
+    assert window.chart.price.future_points == 1 and window.chart.future_band_visible()

@@ -32,20 +32,20 @@ def _make_datasets() -> None:
 def test_sentiment_dataset_feeds_run_and_chart(window, qtbot) -> None:
     _make_datasets()
     tp, chart = window.training, window.chart
-    with qtbot.waitSignal(tp.datasets_listed, timeout=15_000):
-        tp.refresh_datasets()
-    combo = tp.dataset_combo
+    with qtbot.waitSignal(tp.picker.datasets_listed, timeout=15_000):
+        tp.picker.refresh()
+    combo = tp.picker.combo
     assert [combo.itemData(i) for i in range(combo.count())] == [None, "posts", "raw"]
     assert not combo.model().item(2).isEnabled()  # not scored: cannot be picked
     assert "not scored" in combo.itemText(2)
-    assert chart.sentiment not in chart._plots_shown()
-    with qtbot.waitSignal(window.sentiment_runner.finished, timeout=30_000):
-        assert tp.set_dataset("posts")
-    assert chart.sentiment in chart._plots_shown()
-    names = [c.name() for c in chart.sentiment_curves]
+    assert not chart.sentiment.shown
+    with qtbot.waitSignal(window.sentiment.ready, timeout=30_000):
+        assert tp.picker.set_dataset("posts")
+    assert chart.sentiment.shown
+    names = [c.name() for c in chart.sentiment.curves]
     assert names == ["sent_posts_score", "sent_posts_neg_share"]
-    assert len(chart.sentiment_curves[0].xData) == 3000
-    assert chart.sentiment.getViewBox().linkedView(0) is chart.price.getViewBox()
+    assert len(chart.sentiment.curves[0].xData) == 3000
+    assert chart.sentiment.view_box.linkedView(0) is chart.price.view_box
 
     # the run joins the dataset and LightGBM sees its columns as external features
     tiny_run(window, ["lightgbm", "drift"], test_size=20)
@@ -54,15 +54,15 @@ def test_sentiment_dataset_feeds_run_and_chart(window, qtbot) -> None:
     tp.form("lightgbm").set_values({"n_estimators": 15, "quantiles": False})
     with qtbot.waitSignal(window.run_finished, timeout=90_000) as blocker:
         window.start_training()
-    outcome = blocker.args[0]
-    external = outcome.configs["lightgbm"]["features"]["external"]
+    result = blocker.args[0]
+    spec = result.spec
+    assert spec.sentiment is not None and spec.sentiment.dataset == "posts"
+    external = spec.model("lightgbm").config["features"]["external"]
     assert "sent_posts_score" in external and len(external) == 4
-    assert "features" not in outcome.configs["drift"]
-    assert outcome.external_models == ["lightgbm"]
+    assert "features" not in spec.model("drift").config
     assert "used by lightgbm" in window.training.progress_label.text()
-    assert "sent_posts_score" in outcome.candles.columns
-    assert outcome.report.metrics["lightgbm"]["n"] == 20
+    assert result.metrics()["lightgbm"]["n"] == 20
 
     # none: the row goes away
-    tp.set_dataset(None)
-    assert chart.sentiment not in chart._plots_shown()
+    tp.picker.set_dataset(None)
+    assert not chart.sentiment.shown

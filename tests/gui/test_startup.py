@@ -38,11 +38,11 @@ def test_welcome_on_first_start_dismissed_for_good(window, qtbot) -> None:
     qtbot.addWidget(again)
     again.start()
     assert again.welcome is None  # never shown again
-    again.welcome_action.trigger()  # Help ▸ Welcome re-opens it
+    again.menu_actions.welcome.trigger()  # Help ▸ Welcome re-opens it
     assert again.welcome is not None and again.welcome.isVisible()
     assert again.welcome.dont_show.isChecked()
     again.close()
-    assert again.welcome_action in again.menuBar().actions()[-1].menu().actions()
+    assert again.menu_actions.welcome in again.menuBar().actions()[-1].menu().actions()
 
 
 def test_first_start_fits_screen_and_has_icon(qtbot) -> None:
@@ -61,21 +61,32 @@ def test_first_start_fits_screen_and_has_icon(qtbot) -> None:
     win.close()
 
 
-def test_model_library_loading_is_shown(window, qtbot) -> None:
-    from cryptodesk.gui.panels.training_panel import library_of
+def test_model_form_at_once_and_library_warmed_up_in_a_worker(window, qtbot) -> None:
+    """Picking a model draws its form at once (its light config class: no model library in
+    this process); ticking it warms its library up in a worker, with a visible loading state
+    meanwhile, so the run does not wait for the import."""
+    from cryptodesk.models.registry import model_entry
 
-    assert library_of("lstm") == "PyTorch" and library_of("lightgbm") == "LightGBM"
-    assert library_of("naive") == ""
-    texts: list[str] = []
-    window.training.library_loading.connect(texts.append)
-    with qtbot.waitSignal(window.training.form_ready, timeout=30_000,
+    assert model_entry("lstm").library == "PyTorch"
+    assert model_entry("lightgbm").library == "LightGBM" and model_entry("naive").library == ""
+    tp = window.training
+    with qtbot.waitSignal(tp.form_ready, timeout=1_000,
                           check_params_cb=lambda name: name == "lightgbm"):
-        window.training.select_model("lightgbm")
+        tp.select_model("lightgbm")
+    assert tp.stack.currentWidget() is tp.form("lightgbm")
+    assert "LightGBM" in tp.model_title.text()
+    texts: list[str] = []
+    window.runs.library_loading.connect(texts.append)
+    with qtbot.waitSignal(window.runs.warm_slot.finished, timeout=60_000) as blocker:
+        tp.set_checked(["lightgbm"])
         assert window.library_label.isVisibleTo(window)
         assert window.library_label.text() == "Loading LightGBM…"
-        assert "LightGBM" in window.training.loading.text()
-    assert texts[0] == "Loading LightGBM…" and texts[-1] == ""
+    assert blocker.args[0] == ["lightgbm"]  # imported in the worker
+    assert texts == ["Loading LightGBM…", ""]
     assert not window.library_label.isVisibleTo(window)
+    assert "LightGBM" in window.compute.loaded_libraries
+    tp.set_checked(["drift", "lightgbm"])  # warmed already: no second warm-up
+    assert not window.runs.warm_slot.busy
 
 
 def test_smoke_exit_closes_cleanly(tmp_path: Path) -> None:

@@ -37,6 +37,16 @@ JOBS: dict[str, str] = {
 }
 ALLOWED_PREFIXES = ("cryptodesk.app.",)
 EXTRA_MODULES_ENV = "CRYPTODESK_EXTRA_JOB_MODULES"
+# Modules whose import registers the result types of JOBS on the wire. A receiver decodes only
+# registered classes, so the process that reads results (the GUI) imports these first.
+RESULT_MODULES = ("cryptodesk.app.run", "cryptodesk.app.forecast", "cryptodesk.app.signals")
+
+
+def register_result_types() -> None:
+    """Make every job's result and partial types decodable in this process (idempotent).
+    Light: none of these modules imports a model library."""
+    for name in RESULT_MODULES:
+        importlib.import_module(name)
 
 
 def resolve(kind: str) -> JobFn:

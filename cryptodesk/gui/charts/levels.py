@@ -1,4 +1,4 @@
-"""Level-of-detail pyramid of OHLCV bars (numpy only, built in a worker).
+"""Level-of-detail pyramid of OHLCV bars (numpy only, built in the data panel's I/O thread).
 
 Level 0 holds the bars themselves; level k merges each run of ``FACTOR**k`` consecutive bars
 into one (first open, highest high, lowest low, last close, summed volume), the candlestick

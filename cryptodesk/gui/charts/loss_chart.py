@@ -7,15 +7,20 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QWidget
 
+from cryptodesk.app.session import Change, Session
+from cryptodesk.gui.charts.row import legend_colors
+from cryptodesk.gui.session_view import follow, redraw_timer
 from cryptodesk.gui.theme import LIGHT, Theme
 
 
 class LossChart(pg.PlotWidget):
-    """Two curves drawn from growing buffers; redrawn by the owner's throttled timer."""
+    """The session's loss curves: the selected model's, else the model training now.
+
+    Epoch reports mark it dirty; a ~10 Hz timer redraws."""
 
     exported = Signal(object)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setMenuEnabled(False)
         self.setLabel("bottom", "Epoch")
@@ -37,6 +42,38 @@ class LossChart(pg.PlotWidget):
         self.export_click = install_export_menu(self, self.getPlotItem(), "loss-chart",
                                                 self.exported.emit)
         self.apply_theme(LIGHT)
+        self.clear_losses()
+        self.session = session
+        self._timer = redraw_timer(self, self.redraw)
+        follow(session, self, self._on_change, ("series", "run", "losses", "selection"))
+        self._dirty = True
+        self.redraw()
+
+    def _on_change(self, change: Change) -> None:
+        if change.topic == "series" or change.key == self.session.key:
+            self._dirty = True
+            if change.topic != "losses":
+                self.redraw()
+
+    def shown_model(self) -> str:
+        """The model whose losses are drawn ("" for none)."""
+        current = self.session.current
+        if current is None:
+            return ""
+        selected = [n for n in current.selection if n in current.models]
+        return selected[0] if selected else current.loss_model
+
+    def redraw(self) -> None:
+        if not self._dirty:
+            return
+        self._dirty = False
+        current, name = self.session.current, self.shown_model()
+        loss = None if current is None or not name else current.models[name].losses
+        if loss is None or not loss.epochs:
+            self.clear_losses()
+            return
+        fit = f" · fit {loss.fits}" if loss.fits > 1 else ""
+        self.set_losses(f"{name}{fit}", *loss.arrays(), naive=loss.naive)
 
     def set_losses(self, title: str, epochs: np.ndarray, train: np.ndarray,
                    val: np.ndarray | None, naive: float | None = None) -> None:
@@ -79,6 +116,4 @@ class LossChart(pg.PlotWidget):
         self.getPlotItem().titleLabel.setText(
             self.getPlotItem().titleLabel.text, color=theme.chart_fg
         )
-        from cryptodesk.gui.charts.chart_area import _legend_colors
-
-        _legend_colors(self.legend, theme)
+        legend_colors(self.legend, theme)

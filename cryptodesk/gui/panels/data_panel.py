@@ -1,7 +1,9 @@
 """The data panel: stored series, CSV import, exchange download, quality report, candle table.
 
 Every disk or network operation (listing, loading, importing, downloading) runs on the panel's
-own :class:`~cryptodesk.gui.tasks.TaskRunner`; a new request supersedes the one before it.
+own :class:`~cryptodesk.gui.tasks.TaskRunner` (I/O threads: nothing here fits a model), through
+the app layer's ingest workflows; a new request supersedes the one before it. A loaded series
+is shown through the session (``Session.show_series``), which every other view follows.
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cryptodesk.gui import work
+from cryptodesk.app import ingest
+from cryptodesk.app.session import Session
+from cryptodesk.gui.charts.series import LoadedSeries, chart_series
 from cryptodesk.gui.dialogs import exchange_available
 from cryptodesk.gui.panels._runner import RunnerPanelMixin
 from cryptodesk.gui.table_models import CandleTableModel
@@ -38,7 +42,8 @@ KEY_ROLE = Qt.ItemDataRole.UserRole + 7
 class DataPanel(RunnerPanelMixin, QWidget):
     """Choose, import and inspect candle series.
 
-    Signals: ``series_loaded(LoadedSeries)``, ``status(str)``, ``error(title, message, details)``.
+    Signals: ``series_loaded(LoadedSeries)``, ``imported(ImportOutcome)``, ``status(str)``,
+    ``error(title, message, details)``.
     """
 
     series_loaded = Signal(object)
@@ -46,12 +51,14 @@ class DataPanel(RunnerPanelMixin, QWidget):
     status = Signal(str)
     error = Signal(str, str, str)
 
-    def __init__(self, store: Any, default_key: tuple[str, str, str] | None = None,
+    def __init__(self, session: Session, store: Any,
+                 default_key: tuple[str, str, str] | None = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.session = session
         self.store = store
         self.default_key = default_key
-        self.current: work.LoadedSeries | None = None
+        self.current: LoadedSeries | None = None
         self._wanted: Any = None
         self.runner = TaskRunner("data", self)
 
@@ -137,20 +144,25 @@ class DataPanel(RunnerPanelMixin, QWidget):
         """Re-list the store (optionally writing the demo first) and select ``select``."""
         self._wanted = select or (self.current.key if self.current else self.default_key)
         store = self.store
-        self._start(lambda ctx: work.list_store(store, ctx, ensure_demo), "Listing series",
+        self._start(lambda ctx: ingest.list_store(store, ctx, ensure_demo), "Listing series",
                     self._on_listed)
 
     def load(self, key: Any) -> None:
         """Load one stored series in the background."""
         store = self.store
-        self._start(lambda ctx: work.load_series(store, key, ctx), f"Loading {key}",
-                    self._on_loaded)
+        self._start(lambda ctx: chart_series(ingest.load_series(store, key, ctx)),
+                    f"Loading {key}", self._on_loaded)
 
     def import_csv(self, path: str | Path, symbol: str | None = None) -> None:
-        """Import a CSV file into the store, then show it."""
+        """Import a CSV file into the store, then show it (no ``symbol``: guessed from the
+        file name)."""
         store, path = self.store, Path(path)
-        self._start(lambda ctx: work.import_csv(store, path, symbol, ctx),
-                    f"Importing {path.name}", self._on_imported)
+
+        def job(ctx: Any) -> tuple[ingest.ImportOutcome, LoadedSeries]:
+            outcome = ingest.import_csv(store, path, ctx, symbol=symbol)
+            return outcome, chart_series(outcome.series)
+
+        self._start(job, f"Importing {path.name}", self._on_imported)
 
     def download(self, request: dict[str, Any], settings: Any = None) -> None:
         """Download from an exchange (see :class:`~cryptodesk.gui.dialogs.DownloadDialog`)."""
@@ -160,7 +172,7 @@ class DataPanel(RunnerPanelMixin, QWidget):
             request.setdefault("api_url", ex.api_url)
             request.setdefault("timeout_ms", ex.timeout_ms)
         store = self.store
-        self._start(lambda ctx: work.download(store, request, ctx),
+        self._start(lambda ctx: chart_series(ingest.download(store, request, ctx)),
                     f"Downloading {request.get('symbol')} from {request.get('exchange_id')}",
                     self._on_imported_series)
 
@@ -181,13 +193,14 @@ class DataPanel(RunnerPanelMixin, QWidget):
         self.progress.setVisible(busy)
         self.cancel_button.setVisible(busy)
 
-    def _on_listed(self, listing: work.StoreListing) -> None:
+    def _on_listed(self, listing: ingest.StoreListing) -> None:
         if isinstance(self._wanted, tuple):  # the default key, spelled as (source, symbol, tf)
             from cryptodesk.data.schema import SeriesKey
+            from cryptodesk.errors import CryptoDeskError
 
             try:
                 self._wanted = SeriesKey(*self._wanted)
-            except Exception:  # a bad default in the settings: select the first series
+            except (CryptoDeskError, TypeError):  # a bad default in the settings: the first
                 self._wanted = None
         self.tree.blockSignals(True)
         self.tree.clear()
@@ -225,7 +238,7 @@ class DataPanel(RunnerPanelMixin, QWidget):
         if self.current is None or self.current.key != key:
             self.load(key)
 
-    def _on_loaded(self, loaded: work.LoadedSeries) -> None:
+    def _on_loaded(self, loaded: LoadedSeries) -> None:
         self.current = loaded
         self.quality.setPlainText("\n".join([loaded.meta.label, *loaded.report.lines()]))
         from cryptodesk.data.timeframes import timeframe_seconds
@@ -235,12 +248,14 @@ class DataPanel(RunnerPanelMixin, QWidget):
         gaps = len(loaded.report.gaps)
         self._say(loaded.note or f"{loaded.meta.label}: {len(loaded.frame):,} bars, "
                                  f"{gaps} gap{'s' if gaps != 1 else ''}")
+        self.session.show_series(loaded)
         self.series_loaded.emit(loaded)
 
-    def _on_imported(self, outcome: work.ImportOutcome) -> None:
-        self._on_imported_series(outcome.loaded)
+    def _on_imported(self, done: tuple[ingest.ImportOutcome, LoadedSeries]) -> None:
+        outcome, loaded = done
+        self._on_imported_series(loaded)
         self.imported.emit(outcome)
 
-    def _on_imported_series(self, loaded: work.LoadedSeries) -> None:
+    def _on_imported_series(self, loaded: LoadedSeries) -> None:
         self._on_loaded(loaded)
         self.refresh(select=loaded.key)

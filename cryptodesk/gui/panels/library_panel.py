@@ -1,9 +1,11 @@
 """The model library panel: saved bundles, their details, rename/delete/export/import, and
-"Forecast now" on the loaded series.
+"Forecast now" on the series shown.
 
-Every library operation (listing, renaming, deleting, zipping, loading a model and forecasting)
-runs on the panel's one :class:`~cryptodesk.gui.tasks.TaskRunner`; a new request supersedes the
-one before. Damaged bundles are listed with their error (they can be seen and deleted).
+Library operations on files (listing, renaming, deleting, zipping) run on the panel's
+:class:`~cryptodesk.gui.tasks.TaskRunner` (an I/O thread) through the app layer's library
+workflows; "Forecast now" loads the model (its library: LightGBM, torch) and predicts in a
+worker process (the ``forecast_bundle`` job), and its forecast goes into the session, which the
+chart draws. Damaged bundles are listed with their error (they can be seen and deleted).
 """
 
 from __future__ import annotations
@@ -11,16 +13,19 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QFileDialog,
     QHBoxLayout,
     QHeaderView,
+    QInputDialog,
     QLabel,
     QMenu,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QSpinBox,
@@ -35,9 +40,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from cryptodesk.gui import work
+from cryptodesk.app.session import Session
+from cryptodesk.gui.compute import Compute, JobSlot
 from cryptodesk.gui.panels._runner import RunnerPanelMixin
 from cryptodesk.gui.tasks import TaskRunner
+
+if TYPE_CHECKING:  # the library workflows import pandas: loaded by the first listing
+    from cryptodesk.app.library import LibraryListing
 
 ID_ROLE = Qt.ItemDataRole.UserRole + 11
 COLUMNS = ("Label", "Kind", "Symbol", "TF", "Saved", "RMSE", "Theil's U")
@@ -93,25 +102,26 @@ def manifest_summary(info: Any) -> str:
 
 
 class LibraryPanel(RunnerPanelMixin, QWidget):
-    """Signals: ``forecast_requested(bundle id)``, ``forecast_ready(BundleForecast)``,
-    ``listed(LibraryListing)``, ``status(str)``, ``error(title, message, details)``; and the
-    buttons' requests the window answers with dialogs: ``rename_requested(id)``,
-    ``delete_requested(id)``, ``export_requested(id)``, ``import_requested()``."""
+    """Signals: ``forecast_ready(BundleForecast)``, ``listed(LibraryListing)``, ``status(str)``,
+    ``error(title, message, details)``, ``library_loading(text)`` ("Loading LightGBM…" while a
+    forecast's worker loads the model's library for the first time; "" when done)."""
 
-    forecast_requested = Signal(str)
     forecast_ready = Signal(object)
     listed = Signal(object)
-    rename_requested = Signal(str)
-    delete_requested = Signal(str)
-    export_requested = Signal(str)
-    import_requested = Signal()
     status = Signal(str)
     error = Signal(str, str, str)
+    library_loading = Signal(str)
 
-    def __init__(self, root: Path | None = None, parent: QWidget | None = None) -> None:
+    def __init__(self, session: Session, compute: Compute, root: Path | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.root = root
+        self.session, self.compute, self.root = session, compute, root
         self.bundles: list[Any] = []
+        self.forecast_slot = JobSlot(compute, "forecast", self)
+        self.forecast_slot.finished.connect(self._on_forecast)
+        self.forecast_slot.failed.connect(self._on_forecast_failed)
+        self.forecast_slot.cancelled.connect(lambda _note: self._forecast_ended("Cancelled."))
+        self._forecast_library = ""
         self.runner = TaskRunner("model library", self)
         self._on_done: Any = None
         self.runner.finished.connect(lambda result: self._on_done(result))
@@ -151,10 +161,10 @@ class LibraryPanel(RunnerPanelMixin, QWidget):
         self.refresh_button.setText("⟳")
         self.refresh_button.setToolTip("Reload the list of saved models")
         self.forecast_button.clicked.connect(self._request_forecast)
-        self.rename_button.clicked.connect(lambda: self._emit_for_selected(self.rename_requested))
-        self.delete_button.clicked.connect(lambda: self._emit_for_selected(self.delete_requested))
-        self.export_button.clicked.connect(lambda: self._emit_for_selected(self.export_requested))
-        self.import_button.clicked.connect(self.import_requested)
+        self.rename_button.clicked.connect(lambda: self._for_selected(self.choose_rename))
+        self.delete_button.clicked.connect(lambda: self._for_selected(self.confirm_delete))
+        self.export_button.clicked.connect(lambda: self._for_selected(self.choose_export))
+        self.import_button.clicked.connect(self.choose_import)
         self.refresh_button.clicked.connect(lambda: self.refresh())
         row1 = QHBoxLayout()
         row1.addWidget(self.forecast_button)
@@ -199,36 +209,87 @@ class LibraryPanel(RunnerPanelMixin, QWidget):
         self._update_buttons()
 
     # ---------------------------------------------------------------- jobs
-    def refresh(self, select: str | None = None) -> None:
+    def _flow(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        """A job running the app layer's library workflow ``name`` on this panel's library
+        (imported in the I/O thread: it loads pandas)."""
         root = self.root
-        self._start(lambda ctx: work.list_bundles(ctx, "", select, root), "Listing saved models",
+
+        def job(ctx: Any) -> Any:
+            from cryptodesk.app import library as flows
+            from cryptodesk.io.bundles import ModelLibrary
+
+            return getattr(flows, name)(*args, ctx=ctx, library=ModelLibrary(root), **kwargs)
+
+        return job
+
+    def refresh(self, select: str | None = None) -> None:
+        self._start(self._flow("list_bundles", select=select), "Listing saved models",
                     self._on_listed)
 
     def rename(self, ref: str, label: str) -> None:
-        root = self.root
-        self._start(lambda ctx: work.rename_bundle(ref, label, ctx, root), f"Renaming {ref}",
-                    self._on_listed)
+        self._start(self._flow("rename_bundle", ref, label), f"Renaming {ref}", self._on_listed)
 
     def delete(self, ref: str) -> None:
-        root = self.root
-        self._start(lambda ctx: work.delete_bundle(ref, ctx, root), f"Deleting {ref}",
-                    self._on_listed)
+        self._start(self._flow("delete_bundle", ref), f"Deleting {ref}", self._on_listed)
 
     def export_zip(self, ref: str, out: Path) -> None:
-        root = self.root
-        self._start(lambda ctx: work.export_bundle(ref, Path(out), ctx, root),
-                    f"Exporting {ref}", self._on_listed)
+        self._start(self._flow("export_bundle", ref, Path(out)), f"Exporting {ref}",
+                    self._on_listed)
 
     def import_zip(self, path: Path) -> None:
-        root = self.root
-        self._start(lambda ctx: work.import_bundle(Path(path), ctx, root),
-                    f"Importing {Path(path).name}", self._on_listed)
+        self._start(self._flow("import_bundle", Path(path)), f"Importing {Path(path).name}",
+                    self._on_listed)
 
-    def forecast(self, ref: str, candles: Any, horizon: int | None = None) -> None:
-        """Load bundle ``ref`` and forecast after the last bar of ``candles`` (a worker job)."""
-        root, h = self.root, int(horizon or self.horizon.value())
-        self._start(lambda ctx: work.forecast_bundle(ref, candles, h, ctx, root),
-                    f"Forecasting with {ref}", self._on_forecast)
+    def forecast(self, ref: str, horizon: int | None = None) -> bool:
+        """Forecast after the last bar of the series shown with bundle ``ref``, in a worker
+        process (loading the model imports its library there, never here)."""
+        series = self.session.series
+        if series is None:
+            self.error.emit("Nothing to forecast from", "Load or import a series first.", "")
+            return False
+        info = next((b for b in self.bundles if b.id == ref), None)
+        library = _library_of(info)
+        if self.compute.needs_loading(library):  # first use: the import takes seconds
+            self.library_loading.emit(f"Loading {library}…")
+        self._forecast_library = library
+        h = int(horizon or self.horizon.value())
+        self._say(f"Forecasting with {ref}…")
+        self.forecast_slot.start("forecast_bundle",
+                                 {"ref": ref, "data": series.ref.to_dict(), "horizon": h},
+                                 f"Forecasting with {ref}")
+        return True
+
+    # ---------------------------------------------------------------- dialogs
+    def choose_rename(self, ref: str) -> None:
+        info = next((b for b in self.bundles if b.id == ref), None)
+        label, ok = QInputDialog.getText(self, "Rename model", "New label:",
+                                         text=info.label if info is not None else "")
+        if ok and label.strip():
+            self.rename(ref, label.strip())
+
+    def confirm_delete(self, ref: str) -> bool:
+        info = next((b for b in self.bundles if b.id == ref), None)
+        name = (info.label or info.id) if info is not None else ref
+        answer = QMessageBox.question(
+            self, "Delete model", f"Delete the saved model {name!r}?\n\nThis cannot be undone.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel)
+        if answer == QMessageBox.StandardButton.Yes:
+            self.delete(ref)
+            return True
+        return False
+
+    def choose_export(self, ref: str) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export model", str(Path.home() / f"{ref}.zip"),
+                                              "Zip archives (*.zip)")
+        if path:
+            self.export_zip(ref, Path(path))
+
+    def choose_import(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Import model", str(Path.home()),
+                                              "Zip archives (*.zip)")
+        if path:
+            self.import_zip(Path(path))
 
     # ---------------------------------------------------------------- selection
     def selected_id(self) -> str | None:
@@ -248,17 +309,17 @@ class LibraryPanel(RunnerPanelMixin, QWidget):
                 return
 
     # ---------------------------------------------------------------- plumbing
-    def _emit_for_selected(self, signal: Any) -> None:
+    def _for_selected(self, action: Any) -> None:
         ref = self.selected_id()
         if ref:
-            signal.emit(ref)
+            action(ref)
 
     def _request_forecast(self) -> None:
         info = self.selected_info()
         if info is not None and info.ok:
-            self.forecast_requested.emit(info.id)
+            self.forecast(info.id)
 
-    def _on_listed(self, listing: work.LibraryListing) -> None:
+    def _on_listed(self, listing: LibraryListing) -> None:
         keep = listing.select or self.selected_id()
         self.bundles = list(listing.bundles)
         self.tree.blockSignals(True)
@@ -309,7 +370,25 @@ class LibraryPanel(RunnerPanelMixin, QWidget):
             b.setEnabled(ok)
         self.delete_button.setEnabled(info is not None)
 
-    def _on_forecast(self, fc: work.BundleForecast) -> None:
+    def _forecast_ended(self, text: str) -> None:
+        self.library_loading.emit("")
+        self._say(text)
+
+    def _on_forecast_failed(self, failed: Any) -> None:
+        self._forecast_ended("Failed: " + failed.message.splitlines()[0][:200])
+        title = ("Forecast failed: the worker process died" if failed.kind == "crash"
+                 else "Forecast failed")
+        self.error.emit(title, failed.message, failed.details)
+
+    def _on_forecast(self, fc: Any) -> None:
+        if self._forecast_library:
+            self.compute.loaded_libraries.add(self._forecast_library)
+        self.library_loading.emit("")
+        key = self.session.key
+        if key is None or (key.source, key.symbol, key.timeframe) != tuple(fc.series):
+            self._say(f"{fc.label}: forecast dropped (another series is shown now)")
+            return
+        self.session.set_future(key, fc)
         table = fc.table
         self.forecast_table.setRowCount(len(table))
         for r, row in enumerate(table.itertuples(index=False)):
@@ -337,14 +416,27 @@ class LibraryPanel(RunnerPanelMixin, QWidget):
         menu = QMenu(self)
         for text, slot, enabled in (
             ("Forecast now", self._request_forecast, self.forecast_button.isEnabled()),
-            ("Rename…", lambda: self._emit_for_selected(self.rename_requested),
+            ("Rename…", lambda: self._for_selected(self.choose_rename),
              self.rename_button.isEnabled()),
-            ("Export zip…", lambda: self._emit_for_selected(self.export_requested),
+            ("Export zip…", lambda: self._for_selected(self.choose_export),
              self.export_button.isEnabled()),
-            ("Delete…", lambda: self._emit_for_selected(self.delete_requested), True),
+            ("Delete…", lambda: self._for_selected(self.confirm_delete), True),
         ):
             act = QAction(text, menu)
             act.setEnabled(enabled)
             act.triggered.connect(slot)
             menu.addAction(act)
         menu.popup(self.tree.viewport().mapToGlobal(pos))
+
+
+def _library_of(info: Any) -> str:
+    """The model library a saved bundle needs ("" for none or unknown)."""
+    if info is None or not getattr(info, "kind", ""):
+        return ""
+    from cryptodesk.errors import ModelError
+    from cryptodesk.models.registry import model_entry
+
+    try:
+        return model_entry(info.kind).library
+    except ModelError:
+        return ""

@@ -119,6 +119,8 @@ class ParamForm(QWidget):
         self.form = QFormLayout(self)
         self.form.setContentsMargins(0, 0, 0, 0)
         self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        # a narrow dock puts labels above their editors rather than scrolling sideways
+        self.form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         specs = config_cls.params()
         if not specs:
             note = QLabel("This model has no settings.")

@@ -1,8 +1,9 @@
-"""What one training run has produced so far, kept for drawing (no Qt).
+"""What a run has produced so far, kept for drawing: growing numpy buffers (no Qt).
 
 Forecast batches arrive in bursts from the worker; :class:`ForecastBuffer` appends them into
-preallocated arrays, and the chart reads views of those arrays on its ~10 Hz timer. Loss
-reports of epoch-trained models go into :class:`LossBuffer`.
+preallocated arrays, and a chart reads views of those arrays on its ~10 Hz timer (never one
+redraw per batch). Loss reports of epoch-trained models go into :class:`LossBuffer`. The
+session (:mod:`cryptodesk.app.session`) keeps one of each per model of a run.
 """
 
 from __future__ import annotations
@@ -12,14 +13,15 @@ from typing import Any
 
 import numpy as np
 
+COLUMNS = ("x", "point", "lower", "upper", "actual")
+
 
 class ForecastBuffer:
-    """One model's one-step-ahead forecasts (time, point, q10, q90, actual), growing."""
+    """One model's one-step-ahead forecasts (target time, point, q10, q90, actual), growing."""
 
     def __init__(self, capacity: int = 256) -> None:
         self.n = 0
-        self._cols = {k: np.full(max(capacity, 16), np.nan) for k in
-                      ("x", "point", "lower", "upper", "actual")}
+        self._cols = {k: np.full(max(capacity, 16), np.nan) for k in COLUMNS}
         self.has_band = False
 
     def _grow(self, need: int) -> None:
@@ -33,7 +35,7 @@ class ForecastBuffer:
             self._cols[k] = grown
 
     def add_batch(self, batch: Any) -> None:
-        """Append the first step of a ``ForecastBatch``."""
+        """Append the first step of a ``ForecastBatch`` (target time in epoch seconds)."""
         if len(batch.target_times) == 0:
             return
         self._grow(self.n + 1)
@@ -49,7 +51,7 @@ class ForecastBuffer:
         self.n += 1
 
     def set_frame(self, forecasts: Any) -> None:
-        """Replace with the final forecasts table of a walk-forward (horizon 1 rows)."""
+        """Replace with the final forecasts table of a walk-forward (its horizon-1 rows)."""
         import pandas as pd
 
         part = forecasts[forecasts["horizon"] == 1]
@@ -75,7 +77,7 @@ class ForecastBuffer:
 
 @dataclass
 class LossBuffer:
-    """Per-epoch training and validation losses of one model."""
+    """Per-epoch training and validation losses of one model (the latest fit's curve)."""
 
     epochs: list[float] = field(default_factory=list)
     train: list[float] = field(default_factory=list)
@@ -96,44 +98,9 @@ class LossBuffer:
         if naive is not None:
             self.naive = float(naive)
 
+    def add_report(self, report: Any) -> None:
+        """Append an :class:`~cryptodesk.models.epochs.EpochReport`."""
+        self.add(report.epoch, report.train_loss, report.val_loss, report.naive_val_loss)
+
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return np.asarray(self.epochs), np.asarray(self.train), np.asarray(self.val)
-
-
-def loss_report(obj: Any) -> tuple[float, float, float | None, float | None] | None:
-    """(epoch, train loss, validation loss, naive validation loss) if ``obj`` is an epoch
-    report, else None.
-
-    Accepts an object with ``epoch`` and ``train_loss`` (or ``loss``) attributes, optionally
-    ``val_loss`` and ``naive_val_loss``, or a dict with those keys.
-    """
-    get = obj.get if isinstance(obj, dict) else lambda k, d=None: getattr(obj, k, d)
-    epoch = get("epoch")
-    train = get("train_loss", get("loss"))
-    if epoch is None or train is None:
-        return None
-    try:
-        val, naive = get("val_loss"), get("naive_val_loss")
-        return (float(epoch), float(train), None if val is None else float(val),
-                None if naive is None else float(naive))
-    except (TypeError, ValueError):
-        return None
-
-
-@dataclass
-class RunState:
-    """Buffers of the current run, by model name."""
-
-    forecasts: dict[str, ForecastBuffer] = field(default_factory=dict)
-    losses: dict[str, LossBuffer] = field(default_factory=dict)
-    finished: set[str] = field(default_factory=set)
-    live_model: str = ""
-    loss_model: str = ""
-
-    def buffer(self, name: str, capacity: int = 256) -> ForecastBuffer:
-        if name not in self.forecasts:
-            self.forecasts[name] = ForecastBuffer(capacity)
-        return self.forecasts[name]
-
-    def loss(self, name: str) -> LossBuffer:
-        return self.losses.setdefault(name, LossBuffer())
