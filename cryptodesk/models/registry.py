@@ -155,6 +155,11 @@ def register(entry: ModelEntry, *, replace: bool = False) -> None:
     _DEFAULT.register(entry, replace=replace)
 
 
+def unregister(name: str) -> None:
+    """Remove a model from the default registry (plugins and tests cleaning up)."""
+    _DEFAULT.unregister(name)
+
+
 def available_models(target: str | None = "price") -> list[str]:
     """Names of the registered models that forecast ``target`` (``price`` by default,
     ``volatility``, or None for every model); imports none of them."""

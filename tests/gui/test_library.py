@@ -153,5 +153,6 @@ def test_direct_model_forecast_capped_at_its_horizon(window, qtbot) -> None:
         assert window.library_label.isVisibleTo(window)
     qtbot.waitUntil(lambda: not window.library_label.isVisibleTo(window), timeout=5_000)
     assert len(blocker.args[0].table) == 1 and lib.forecast_table.rowCount() == 1
-    assert "at most 1" in lib.message.text()
+    assert "showing 1 step" in lib.message.text()
+    assert "--horizon 5" in lib.message.text()  # the command that trains one for 5 steps
     assert window.chart.price.future_points == 1 and window.chart.future_band_visible()

@@ -47,4 +47,7 @@ def test_toy_model_appears_in_the_cli_and_the_training_panel(toy: str, qtbot, ca
     assert form is not None and panel.stack.currentWidget() is form
     form.set_values({"shift": 2.5})
     panel.set_checked([toy])
-    assert panel.runs() == [("naive", {}), (toy, {"shift": 2.5})]
+    from cryptodesk.models.registry import config_class
+
+    naive_defaults = config_class("naive")().to_dict()  # the interval settings every model has
+    assert panel.runs() == [("naive", naive_defaults), (toy, {**naive_defaults, "shift": 2.5})]
