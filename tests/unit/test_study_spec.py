@@ -62,11 +62,13 @@ def test_csv_paths_are_made_absolute_against_the_spec_folder(tmp_path: Path) -> 
     (("seeds = [0, 1]", 'targets = ["returns"]'),
      "targets[0]: target 'returns' is not available in this build (available: price, "
      "volatility)"),
-    (('name = "arima"', 'name = "ensemble:arima+lstm"\ncombiner = "mean"'),
-     "models[0] (ensemble:arima+lstm): ensemble models (ensemble:arima+lstm) are not available "
-     "in this build"),
-    (('name = "arima"', 'name = "arima"\ntune = { trials = 20, timeout = 600, tune_every = 3 }'),
-     "models[0] (arima): tuning (tune = {...}) is not available in this build"),
+    (('name = "arima"', 'name = "ensemble:arima+nosuch"'),
+     "models[0] (ensemble:arima+nosuch): ensemble member: unknown model 'nosuch'"),
+    (('name = "arima"', 'name = "ensemble:arima"'), "name at least two members"),
+    (('name = "arima"', 'name = "arima"\ncombiner = "mean"'),
+     "models[0] (arima): combiner applies to ensemble models only"),
+    (('name = "arima"', 'name = "ensemble:arima+drift"\ncombiner = "median"'),
+     "models[0] (ensemble:arima+drift): setting 'combiner' must be one of"),
     (('name = "arima"', 'name = "arima"\ntune = { trials = 0 }'), "tune.trials: expected a whole"),
 ])
 def test_bad_specs_get_one_clear_line(change: tuple[str, str], message: str) -> None:
@@ -170,3 +172,65 @@ def test_models_run_only_on_the_targets_they_forecast(tmp_path: Path) -> None:
         StudySpec.from_toml(text.replace('baseline = "naive"', 'baseline = "arima"'))
     with pytest.raises(StudySpecError, match=r"metrics must be some of mae, rmse \(for price\)"):
         StudySpec.from_toml(text.replace('target = "volatility"\n', ""))
+
+
+def test_ensembles_and_tuned_models_become_the_run_specs_the_cli_runs(tmp_path: Path) -> None:
+    """``ensemble:a+b`` with a combiner, and a ``tune`` budget, expand into the same run-spec
+    models as ``backtest --models ensemble:...`` and ``tune``; the tuning sampler is seeded with
+    the cell's seed; a cell of each runs in the study's cell job."""
+    from cryptodesk.app.study.cell_job import run_cell
+    from cryptodesk.app.study.cells import expand, load_series
+    from cryptodesk.data.demo import generate_demo
+    from cryptodesk.data.store import CandleStore
+    from cryptodesk.jobs import TaskContext
+
+    store = CandleStore(tmp_path)
+    store.write(_named(generate_demo("1d", bars=400, seed=3), "BTC-USD"))
+    text = (BASE.replace('[protocol]\npreset = "wf1"',
+                         "[protocol]\ntest_size = 12\nrefit_every = 0")
+            .replace('name = "lstm"\nconfig = { max_epochs = 3 }',
+                     'name = "ensemble:arima+drift"\ncombiner = "inverse_error"\n'
+                     '[[models]]\nname = "lightgbm"\nlabel = "lgbm-tuned"\n'
+                     'config = { n_estimators = 10 }\n'
+                     'tune = { trials = 2, tune_every = 1 }')
+            .replace('model = "lstm"', 'model = "lgbm-tuned"'))
+    spec = StudySpec.from_toml(text)
+    cells = expand(spec, load_series(spec, store))
+    assert [c.id for c in cells] == [
+        "btc-usd-1d__arima__price__all-seeds", "btc-usd-1d__ensemble-arima-drift__price__all-seeds",
+        "btc-usd-1d__lgbm-tuned__price__s0", "btc-usd-1d__lgbm-tuned__price__s1"]
+    ensemble = cells[1].run["models"][1]
+    assert ensemble["name"] == "ensemble" and ensemble["label"] == "ensemble:arima+drift"
+    assert ensemble["config"]["members"] == ["arima", "drift"]
+    assert ensemble["config"]["combiner"] == "inverse_error"
+    tuned = [c.run["models"][1] for c in cells[2:]]
+    assert [t["label"] for t in tuned] == ["lgbm-tuned"] * 2
+    assert [t["tuning"]["trials"] for t in tuned] == [2, 2]
+    assert [t["tuning"]["seed"] for t in tuned] == [0, 1]  # the cell's seed
+    series = load_series(spec, store)[0]
+    for cell in (cells[1], cells[2]):
+        result = run_cell(cell.payload(), TaskContext(), candles=series.candles)
+        names = [m["model"] for m in result.report["models"]]
+        assert names == ["naive", cell.run["models"][1]["label"]], names
+
+
+@pytest.mark.parametrize("name", ["seed-claims", "classics", "combinations"])
+def test_every_builtin_study_parses_and_expands(name: str, tmp_path: Path) -> None:
+    """Each shipped spec validates (models, members, settings, comparisons) and expands into
+    cells on the demo series; combinations holds claim 2's ensembles."""
+    from cryptodesk.app.study.builtin import builtin_names, builtin_spec
+    from cryptodesk.app.study.cells import expand, load_series
+    from cryptodesk.data.store import CandleStore
+
+    assert name in builtin_names()
+    store = CandleStore(tmp_path)
+    spec, _text, _notes = builtin_spec(name, store)
+    cells = expand(spec, load_series(spec, store))
+    assert cells and len({c.key for c in cells}) == len(cells)
+    if name == "combinations":
+        stacked = [c for c in cells if c.model == "stacked"]
+        assert len(stacked) == 3  # one per seed: the LSTM and Transformer members are seeded
+        model = stacked[0].run["models"][1]
+        assert model["config"]["members"] == ["arima", "lstm", "transformer"]
+        assert model["config"]["combiner"] == "stack"
+        assert {c.min_change for c in spec.comparisons} == {15.0}
