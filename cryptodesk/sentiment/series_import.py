@@ -353,7 +353,10 @@ def _iso(ts: pd.Timestamp) -> str:
 
 
 @dataclass(frozen=True)
-class SeriesInfo:
+class ExternalSeriesInfo:
+    """A stored external series (funding rates, an index...): what ``series list`` prints.
+    Not :class:`cryptodesk.data.store.SeriesInfo`, which describes a stored candle series."""
+
     name: str
     rows: int
     columns: list[str]
@@ -406,7 +409,7 @@ class SeriesStore:
         frame.index = pd.DatetimeIndex(frame.index).tz_convert("UTC").as_unit("ns")
         return frame, meta
 
-    def info(self, name: str) -> SeriesInfo:
+    def info(self, name: str) -> ExternalSeriesInfo:
         import pyarrow.parquet as pq
 
         path = self.path(name)
@@ -414,10 +417,10 @@ class SeriesStore:
             raise DataError(f"no imported series {name!r}")
         raw = (pq.read_schema(path).metadata or {}).get(META_KEY)
         meta = json.loads(raw.decode("utf-8")) if raw else {}
-        return SeriesInfo(normalize_name(name), int(meta.get("rows", 0)), list(meta.get("columns", [])),
+        return ExternalSeriesInfo(normalize_name(name), int(meta.get("rows", 0)), list(meta.get("columns", [])),
                           meta.get("first"), meta.get("last"), path.stat().st_size, meta)
 
-    def list(self) -> list[SeriesInfo]:
+    def list(self) -> list[ExternalSeriesInfo]:
         return [self.info(n) for n in self.names()]
 
     def delete(self, name: str) -> bool:
