@@ -10,7 +10,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,3 +36,23 @@ def shared_data() -> Path:
     if not (SHARED_DATA / "daily").is_dir() or not (SHARED_DATA / "hourly").is_dir():
         pytest.skip(f"real market data not found at {SHARED_DATA} (../shared/data beside the repo)")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="module")
+def _binance_server(shared_data: Path) -> Iterator[Any]:
+    from tests.support.fake_binance import FakeBinance
+
+    with FakeBinance(shared_data / "hourly") as server:
+        yield server
+
+
+@pytest.fixture
+def server(_binance_server: Any) -> Any:
+    """A local Binance-speaking server on the shared hourly data (one per test module), with no
+    faults and no recorded requests (the exchange tests' fault injection starts from here)."""
+    from tests.support.fake_binance import Faults
+
+    _binance_server.faults = Faults()
+    _binance_server.on_request = None
+    _binance_server.reset_counters()
+    return _binance_server

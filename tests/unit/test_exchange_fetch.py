@@ -7,7 +7,6 @@ from __future__ import annotations
 import itertools
 import os
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -34,19 +33,7 @@ SINCE, UNTIL = "2023-01-01", "2023-06-15"
 GAP = pd.Timestamp("2023-03-24 13:00", tz="UTC")
 
 
-@pytest.fixture(scope="module")
-def _server(shared_data: Path) -> Iterator[FakeBinance]:
-    with FakeBinance(shared_data / "hourly") as server:
-        yield server
-
-
-@pytest.fixture
-def server(_server: FakeBinance) -> FakeBinance:
-    """The module's server with no faults and no recorded requests."""
-    _server.faults = Faults()
-    _server.on_request = None
-    _server.reset_counters()
-    return _server
+# `server`: a local Binance-speaking server on the shared hourly data (tests/conftest.py)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ exactly what the server serves for the range, or the download fails, naming the 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,18 +43,7 @@ SINCE, UNTIL = "2023-01-01", "2023-06-15"  # ~3,900 hours, the real missing hour
 GAP = pd.Timestamp("2023-03-24 13:00", tz="UTC")
 
 
-@pytest.fixture(scope="module")
-def _server(shared_data: Path) -> Iterator[FakeBinance]:
-    with FakeBinance(shared_data / "hourly") as server:
-        yield server
-
-
-@pytest.fixture
-def server(_server: FakeBinance) -> FakeBinance:
-    _server.faults = Faults()
-    _server.on_request = None
-    _server.reset_counters()
-    return _server
+# `server`: a local Binance-speaking server on the shared hourly data (tests/conftest.py)
 
 
 def served(server: FakeBinance, since: Any = None, until: Any = None) -> pd.DataFrame:
@@ -252,9 +240,9 @@ R = FAST.max_retries
 
 
 @pytest.fixture(scope="module")
-def client(_server: FakeBinance) -> Any:
+def client(_binance_server: FakeBinance) -> Any:
     """One ccxt client for every example (markets loaded once); no rate-limit spacing."""
-    return make_exchange("binance", api_url=_server.base_url, config={"rateLimit": 1})
+    return make_exchange("binance", api_url=_binance_server.base_url, config={"rateLimit": 1})
 
 
 @settings(max_examples=40, deadline=None,
