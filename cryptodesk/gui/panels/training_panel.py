@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 from cryptodesk.app.session import Change, Session
 from cryptodesk.errors import CryptoDeskError, DataError
 from cryptodesk.gui.panels.dataset_picker import DatasetPicker
+from cryptodesk.gui.panels.forecast_bar import ForecastBar
 from cryptodesk.gui.panels.param_form import ParamForm
 from cryptodesk.gui.run_controller import RunRequest
 from cryptodesk.gui.session_view import follow, redraw_timer
@@ -153,10 +154,13 @@ class TrainingPanel(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.train_button, 1)
         buttons.addWidget(self.cancel_button, 1)
+        self.forecast_bar = ForecastBar()  # forecast after the last bar (Ctrl+F)
+        self._job: tuple[float | None, str] | None = None  # a forecast's progress
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(scroll, 1)
         layout.addLayout(buttons)
+        layout.addWidget(self.forecast_bar)
         layout.addWidget(self.progress)
         layout.addWidget(self.progress_label)
 
@@ -275,6 +279,7 @@ class TrainingPanel(QWidget):
 
     def set_timeframe(self, timeframe: str) -> None:
         self._timeframe = timeframe
+        self.forecast_bar.set_timeframe(timeframe)
 
     def spec(self) -> Any:
         """The validated walk-forward protocol."""
@@ -313,8 +318,16 @@ class TrainingPanel(QWidget):
     # ---------------------------------------------------------------- run progress
     def _on_change(self, _change: Change) -> None:
         self._progress_dirty = True
-        if self.session.progress.running != self.cancel_button.isEnabled():
+        if (self.session.progress.running or self._job is not None) != \
+                self.cancel_button.isEnabled():
             self._show_progress()  # a run starts or ends: the buttons follow at once
+
+    def show_job(self, running: bool, fraction: float | None = None, message: str = "") -> None:
+        """A forecast's progress: while no run goes on it has the bar, the line and Cancel;
+        ended (``running`` False), the run's progress shows again."""
+        self._job = (fraction, message) if running else None
+        self._progress_dirty = True
+        self._show_progress()
 
     def _show_progress(self) -> None:
         """Buttons, bar and line follow the session's run progress (at most 10 times a
@@ -323,7 +336,13 @@ class TrainingPanel(QWidget):
             return
         self._progress_dirty = False
         p = self.session.progress
-        self.cancel_button.setEnabled(p.running)
+        self.cancel_button.setEnabled(p.running or self._job is not None)
+        if self._job is not None and not p.running:
+            fraction, message = self._job
+            self.progress.setRange(0, 0 if fraction is None else 1000)
+            self.progress.setValue(int((fraction or 0.0) * 1000))
+            self.progress_label.setText(message or "Forecasting…")
+            return
         self.train_button.setText("Restart" if p.running else "Train")
         if p.running and p.fraction is None:
             self.progress.setRange(0, 0)
