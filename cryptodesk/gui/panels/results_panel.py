@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from cryptodesk.app.session import BENCHMARK_ROW, DONE, Change, Session
+from cryptodesk.gui.panels.calibration_view import CalibrationDialog
 from cryptodesk.gui.session_view import follow
 from cryptodesk.gui.table_models import RESULT_COLUMNS, SORT_ROLE, ResultsTableModel
 
@@ -81,11 +82,19 @@ class ResultsPanel(QWidget):
                                     "headless, with bit-identical forecasts")
         self.copy_button.setEnabled(False)
         self.copy_button.clicked.connect(self.copy_requested)
+        self.calibration_button = QPushButton("Calibration…")
+        self.calibration_button.setToolTip("Coverage of the 80 % band per horizon, PIT histogram, "
+                                           "Brier score and reliability of P(up) of the selected "
+                                           "model")
+        self.calibration_button.setEnabled(False)
+        self.calibration_button.clicked.connect(self.show_calibration)
+        self.calibration_dialog: CalibrationDialog | None = None
         self.summary = QLabel("")
         self.summary.setObjectName("resultsSummary")
         bar = QHBoxLayout()
         bar.setContentsMargins(4, 2, 4, 0)
         bar.addWidget(self.summary, 1)
+        bar.addWidget(self.calibration_button)
         bar.addWidget(self.copy_button)
         bar.addWidget(self.save_button)
         layout = QVBoxLayout(self)
@@ -193,6 +202,16 @@ class ResultsPanel(QWidget):
     def refresh_buttons(self) -> None:
         self.save_button.setEnabled(self.savable(self.selected()))
         self.copy_button.setEnabled(self.session.spec is not None)
+        current = self.session.current
+        self.calibration_button.setEnabled(current is not None and current.result is not None)
+
+    def show_calibration(self) -> CalibrationDialog:
+        """Open (or raise) the non-modal calibration window; it follows the selection."""
+        if self.calibration_dialog is None:
+            self.calibration_dialog = CalibrationDialog(self.session, self)
+        self.calibration_dialog.show()
+        self.calibration_dialog.raise_()
+        return self.calibration_dialog
 
     def _request_save(self) -> None:
         name = self.selected()
