@@ -33,7 +33,8 @@ TOPICS = ("series", "run", "model", "forecasts", "losses", "progress", "selectio
           "sentiment", "future")
 # Model statuses, in the order a run moves through them.
 QUEUED, RUNNING, DONE, CANCELLED, FAILED = "queued", "running", "done", "cancelled", "failed"
-METRIC_KEYS = ("n", "mae", "rmse", "mape", "directional_accuracy", "theils_u", "dm_p_value")
+METRIC_KEYS = ("n", "mae", "rmse", "mape", "directional_accuracy", "theils_u", "dm_p_value",
+               "qlike", "mse_var", "mz_r2")  # the last three: volatility runs
 TRADING_KEYS = ("sharpe", "max_drawdown", "total_return")
 
 

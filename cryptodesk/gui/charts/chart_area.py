@@ -127,6 +127,11 @@ class ChartArea(ChartWidget):
 
     def draw_forecasts(self) -> None:
         current = self.session.current
+        if current is not None and current.spec is not None \
+                and current.spec.target == "volatility":
+            self.draw_volatility()  # variances: their own row, never on the price axis
+            return
+        self.volatility.clear()
         overlays = []
         for name in self.shown_models():
             x, point, lo, hi, _actual = current.models[name].forecasts.arrays()
@@ -139,6 +144,19 @@ class ChartArea(ChartWidget):
             self.residual.plot(first[0].copy(), first[4] - first[1], overlays[0].name)
         else:
             self.residual.clear()
+
+    def draw_volatility(self) -> None:
+        """A volatility run: the first shown model's one-step volatility forecast against the
+        realised volatility (square roots of the variances), filling in while it runs."""
+        self.price.plot_forecasts([])
+        self.residual.clear()
+        names = self.shown_models()
+        if not names:
+            self.volatility.clear()
+            return
+        x, point, _lo, _hi, actual = self.session.current.models[names[0]].forecasts.arrays()
+        with np.errstate(invalid="ignore"):
+            self.volatility.plot(x.copy(), np.sqrt(actual), np.sqrt(point), model=names[0])
 
     def draw_signals(self) -> None:
         """Equity and drawdown of the first selected row, regimes for the shading."""

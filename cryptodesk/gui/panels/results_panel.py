@@ -27,11 +27,17 @@ from PySide6.QtWidgets import (
 from cryptodesk.app.session import BENCHMARK_ROW, DONE, Change, Session
 from cryptodesk.gui.panels.calibration_view import CalibrationDialog
 from cryptodesk.gui.session_view import follow
-from cryptodesk.gui.table_models import RESULT_COLUMNS, SORT_ROLE, ResultsTableModel
+from cryptodesk.gui.table_models import (
+    RESULT_COLUMNS,
+    SORT_ROLE,
+    ResultsTableModel,
+    hidden_columns,
+)
 
 WIDTH_SAMPLES = {"model": "transformer", "status": "benchmark", "n": "12,345",
                  "mae": "123,456", "rmse": "123,456", "mape": "12.345",
                  "directional_accuracy": "100.0", "theils_u": "1.0000", "dm_p_value": "0.000",
+                 "qlike": "12.345", "mse_var": "1.23e-05", "mz_r2": "0.123",
                  "seconds": "1234.56", "sharpe": "-12.34", "max_drawdown": "-100.0",
                  "total_return": "-1234.5", "health": "degraded — retrain suggested"}
 
@@ -141,6 +147,9 @@ class ResultsPanel(QWidget):
         self._show_selection()
         spec = None if current is None else current.spec
         self.summary.setText("" if spec is None else _describe(spec))
+        hide = hidden_columns("price" if spec is None else spec.target)
+        for col in range(len(RESULT_COLUMNS)):
+            self.view.setColumnHidden(col, col in hide)
         self.refresh_buttons()
 
     def _show_selection(self) -> None:
@@ -191,7 +200,8 @@ class ResultsPanel(QWidget):
         return names[0] if names else None
 
     def savable(self, name: str | None) -> bool:
-        return (bool(name) and name != BENCHMARK_ROW
+        spec = self.session.spec  # a saved bundle forecasts prices: not a volatility run's model
+        return (bool(name) and name != BENCHMARK_ROW and (spec is None or spec.target == "price")
                 and self.model.row_values(name).get("status") == DONE)
 
     def _on_selection(self, *_: object) -> None:
@@ -237,6 +247,8 @@ def _describe(spec: Any) -> str:
     test = f"last {p.test_size} bars" if p.test_size else f"from {p.test_start}"
     refit = f"refit every {p.refit_every}" if p.refit_every else "one fit"
     trade = f" · {spec.strategy.label().split(';')[0]}" if spec.strategy is not None else ""
+    if spec.target == "volatility":  # no trading: the run forecasts variances
+        trade = f" · volatility target ({spec.rv_method} measure)"
     return (f"{spec.data.symbol} {spec.data.timeframe} · test {test}, horizon {p.horizon}, "
             f"{refit} · seed {spec.seed}{trade}")
 

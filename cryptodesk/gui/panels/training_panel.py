@@ -38,6 +38,7 @@ from cryptodesk.errors import CryptoDeskError, DataError
 from cryptodesk.gui.panels.dataset_picker import DatasetPicker
 from cryptodesk.gui.panels.forecast_bar import ForecastBar
 from cryptodesk.gui.panels.param_form import ParamForm
+from cryptodesk.gui.panels.target_box import TargetBox
 from cryptodesk.gui.run_controller import RunRequest
 from cryptodesk.gui.session_view import follow, redraw_timer
 from cryptodesk.gui.tasks import TaskRunner, format_eta
@@ -128,7 +129,10 @@ class TrainingPanel(QWidget):
         il.setContentsMargins(0, 0, 0, 0)
         models_box = QGroupBox("Models")
         QVBoxLayout(models_box).addWidget(self.models)
-        for box in (models_box, params_box, wf_box, strategy_box, self.picker):
+        self.target_box = TargetBox()  # price or volatility: the models offered follow it
+        self.target_box.target_changed.connect(self._offer_models)
+        self._offer_models(self.target_box.target())
+        for box in (self.target_box, models_box, params_box, wf_box, strategy_box, self.picker):
             il.addWidget(box)
         il.addStretch(1)
         scroll = QScrollArea()
@@ -313,7 +317,27 @@ class TrainingPanel(QWidget):
 
     def run_request(self) -> RunRequest:
         """What to run (raises the core's CryptoDeskError for invalid settings)."""
-        return RunRequest(self.runs(), self.spec(), self.strategy(), self.dataset())
+        return RunRequest(self.runs(), self.spec(), self.strategy(), self.dataset(),
+                          self.target(), self.target_box.rv_method())
+
+    def target(self) -> str:
+        """What the run forecasts: "price" or "volatility"."""
+        return self.target_box.target()
+
+    def _offer_models(self, target: str) -> None:
+        """Only models that forecast ``target`` can be ticked; the others are unticked."""
+        for i in range(self.models.count()):
+            item = self.models.item(i)
+            entry = self._entries[item.data(NAME_ROLE)]
+            ok = target in entry.capabilities.targets
+            if not ok and item.checkState() == Qt.CheckState.Checked and not entry.baseline:
+                item.setCheckState(Qt.CheckState.Unchecked)
+            flags = item.flags()
+            item.setFlags(flags | Qt.ItemFlag.ItemIsEnabled if ok
+                          else flags & ~Qt.ItemFlag.ItemIsEnabled)
+            item.setToolTip(entry.description if ok else
+                            f"{entry.name} forecasts {' and '.join(entry.capabilities.targets)}, "
+                            f"not {target}")
 
     # ---------------------------------------------------------------- run progress
     def _on_change(self, _change: Change) -> None:
