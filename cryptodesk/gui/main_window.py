@@ -221,7 +221,7 @@ class MainWindow(QMainWindow):
         self.runs.cancel()
         self.data_panel.cancel()
         self.runs.export_runner.cancel()
-        self.library.forecast_slot.cancel()
+        self.library.cancel_jobs()
         self.forecasts.cancel()
 
     def choose_export(self) -> None:
@@ -280,7 +280,7 @@ class MainWindow(QMainWindow):
         """Cancel every job, wait for the threads and stop the workers (idempotent)."""
         self._closing = True
         self.runs.shutdown()
-        self.library.forecast_slot.shutdown()
+        self.library.shutdown_jobs()
         self.forecasts.shutdown()
         self.sentiment.shutdown()
         for runner in (self.data_panel.runner, self.training.classes_runner,
