@@ -125,3 +125,47 @@ def test_no_offer_without_saved_models(window, qtbot) -> None:
     qtbot.waitUntil(lambda: not lib.runner.busy, timeout=10_000)
     qtbot.wait(300)
     assert not lib.retraining.checked and not lib.offer.isVisible()
+
+
+@pytest.mark.network
+def test_offer_updates_exchange_series_then_retrains(qtbot, shared_data: Path) -> None:
+    """A model on a Binance series (local fake exchange): "Update data & retrain" fetches the
+    bars after the stored ones, then retrains the model on them."""
+    import dataclasses
+
+    from cryptodesk.app.library import train_and_save
+    from cryptodesk.data.exchange import fetch_candles
+    from cryptodesk.data.store import CandleStore
+    from cryptodesk.gui.app import application, create_window, init_logging
+    from cryptodesk.io.bundles import ModelLibrary
+    from cryptodesk.paths import app_paths
+    from cryptodesk.settings import ExchangeSettings, Settings, save_settings
+    from tests.support.fake_binance import FakeBinance
+
+    with FakeBinance(shared_data / "hourly") as server:
+        store = CandleStore()
+        fetch_candles(store, "binance", "BTC/USDT", "1h", since="2025-04-01",
+                      until="2025-04-25", api_url=server.base_url)
+        key = SeriesKey("binance", "BTC/USDT", "1h")
+        stored = store.load(key)
+        train_and_save(stored, "drift", horizon=1, label="drift btc", evaluate=False,
+                       library=ModelLibrary(), metrics={"monitoring": DEGRADED})
+        save_settings(dataclasses.replace(Settings(), exchanges={
+            "binance": ExchangeSettings(api_url=server.base_url)}), app_paths().settings_file)
+        init_logging()
+        win = create_window(application())
+        qtbot.addWidget(win)
+        win.show()
+        lib = win.library
+        qtbot.waitUntil(lambda: lib.offer.isVisible(), timeout=30_000)
+        assert lib.offer.text.text() == ("1 saved model is worth retraining: drift btc "
+                                         "(degraded).")
+        with qtbot.waitSignal(lib.retraining.retrained, timeout=120_000) as blocker:
+            lib.offer.accept_button.click()
+        result = blocker.args[0]
+        win.close()
+    after = store.load(key)
+    added = len(after) - len(stored)
+    assert after.index[-1] == pd.Timestamp("2025-04-28 07:00", tz="UTC")  # the exchange's last
+    assert added == 80 and result.new_bars == added  # retrained on exactly the fetched bars
+    assert "scored on 80 new bars (2025-04-25 → 2025-04-28)" in lib.retrain_note.text()

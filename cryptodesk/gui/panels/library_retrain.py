@@ -187,6 +187,10 @@ class LibraryRetrain(QObject):
             self._retrain_suggested(rows, [])
             return
         self._updating = True
+        settings = getattr(self.panel.window(), "settings", None)  # the main window's
+        options = {source: ({} if settings is None else {
+            "api_url": settings.exchange(source).api_url,
+            "timeout_ms": settings.exchange(source).timeout_ms}) for source, _s, _t in series}
 
         def update(ctx: Any) -> list[str]:
             from cryptodesk.data.exchange import fetch_candles
@@ -198,7 +202,8 @@ class LibraryRetrain(QObject):
                 ctx.check_cancelled()
                 sub = ctx.child(i / len(series), (i + 1) / len(series), f"{symbol}: ")
                 try:
-                    got = fetch_candles(store, source, symbol, timeframe, ctx=sub)
+                    got = fetch_candles(store, source, symbol, timeframe, ctx=sub,
+                                        **options[source])
                     notes.append(f"{symbol} {timeframe}: {got.added:,} new bars")
                 except CryptoDeskError as exc:
                     notes.append(f"{symbol} {timeframe}: not updated ({exc})")
