@@ -61,6 +61,8 @@ class ForecastDesk(QObject):
         self.bar.forecast_requested.connect(self.start)
         self.bar.export_requested.connect(self.choose_export)
         window.training.cancel_requested.connect(self.cancel)
+        window.training.target_box.target_changed.connect(  # future paths are prices
+            lambda target: self.bar.forecast_button.setEnabled(target == "price"))
         window.session.subscribe(lambda _c: self._refresh_export(), ("series", "future"))
 
     @property
@@ -78,8 +80,7 @@ class ForecastDesk(QObject):
         series = self.session.series
         if series is None:
             return self._error("Nothing to forecast from", "Load or import a series first.")
-        target = getattr(self.window.training, "target", lambda: "price")()
-        if target != "price":
+        if self.window.training.target() != "price":
             return self._error("Forecast is for prices",
                                "Switch the training panel's target to price to forecast the "
                                "path after the last bar.")

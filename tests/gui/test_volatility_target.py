@@ -30,6 +30,7 @@ def test_target_choice_offers_only_models_of_that_target(window) -> None:
     assert not _enabled(tp, "ewma") and _enabled(tp, "drift")
     tp.target_box.set_target("volatility", "garman_klass")
     assert tp.target_box.measure_combo.isEnabled()
+    assert not tp.forecast_bar.forecast_button.isEnabled()  # future paths are prices
     for name in ("ewma", "garch", "har", "lightgbm", "naive"):
         assert _enabled(tp, name), name
     for name in ("drift", "arima", "lstm"):
@@ -39,6 +40,7 @@ def test_target_choice_offers_only_models_of_that_target(window) -> None:
     assert request.target == "volatility" and request.rv_method == "garman_klass"
     tp.target_box.set_target("price")
     assert not _enabled(tp, "har") and _enabled(tp, "arima")
+    assert tp.forecast_bar.forecast_button.isEnabled()
 
 
 def test_volatility_run_fills_row_and_table(window, qtbot) -> None:
