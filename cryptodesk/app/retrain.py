@@ -189,7 +189,8 @@ def retrain_bundle(
     label = info.label
     library.rename(info.id, f"{label} (v{len(versions)})")
     try:
-        metrics = {**{k: v for k, v in manifest.get("metrics", {}).items()},
+        # the previous version's monitoring verdict ("degraded") is not the challenger's
+        metrics = {**{k: v for k, v in manifest.get("metrics", {}).items() if k != "monitoring"},
                    "retrain": scores["challenger"]}
         saved = library.save(model, candles, label=label, metrics=metrics,
                              evaluation=manifest.get("evaluation") or {},

@@ -33,7 +33,8 @@ TOPICS = ("series", "run", "model", "forecasts", "losses", "progress", "selectio
           "sentiment", "future")
 # Model statuses, in the order a run moves through them.
 QUEUED, RUNNING, DONE, CANCELLED, FAILED = "queued", "running", "done", "cancelled", "failed"
-METRIC_KEYS = ("n", "mae", "rmse", "mape", "directional_accuracy", "theils_u", "dm_p_value")
+METRIC_KEYS = ("n", "mae", "rmse", "mape", "directional_accuracy", "theils_u", "dm_p_value",
+               "qlike", "mse_var", "mz_r2")  # the last three: volatility runs
 TRADING_KEYS = ("sharpe", "max_drawdown", "total_return")
 
 
@@ -124,6 +125,7 @@ class SeriesResults:
     live_model: str = ""
     loss_model: str = ""
     future: Any = None  # BundleForecast ("Forecast now")
+    forecast: Any = None  # FutureForecast (Run ▸ Forecast: ticked models fitted on every bar)
 
     @property
     def signals(self) -> Any:
@@ -237,7 +239,8 @@ class Session:
         earlier results are replaced (a saved model's forecast stays)."""
         old = self.results.get(key)
         sha = getattr(getattr(spec, "data", None), "sha256", None)
-        results = SeriesResults(key, spec, future=None if old is None else old.future)
+        results = SeriesResults(key, spec, future=None if old is None else old.future,
+                                forecast=None if old is None else old.forecast)
         for model in spec.models:
             results.models[model.name] = ModelResult(model.name, dict(model.config), sha)
         self.results[key] = results
@@ -347,6 +350,13 @@ class Session:
         """A saved model's forecast after the last bar of series ``key`` (None clears)."""
         results = self.results.setdefault(key, SeriesResults(key))
         results.future = forecast
+        self._notify("future", key)
+
+    def set_forecast(self, key: Any, forecast: Any) -> None:
+        """The ticked models' forecasts after the last bar of series ``key`` (a
+        FutureForecast; None clears); announced as a ``future`` change."""
+        results = self.results.setdefault(key, SeriesResults(key))
+        results.forecast = forecast
         self._notify("future", key)
 
     def set_sentiment(self, view: Any) -> None:

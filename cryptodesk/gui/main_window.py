@@ -38,6 +38,7 @@ from cryptodesk.gui.charts.loss_chart import LossChart
 from cryptodesk.gui.charts.series import LoadedSeries
 from cryptodesk.gui.compute import Compute
 from cryptodesk.gui.dialogs import DownloadDialog, about_dialog, error_dialog, exchange_available
+from cryptodesk.gui.forecasting import ForecastDesk
 from cryptodesk.gui.panels.data_panel import DataPanel
 from cryptodesk.gui.panels.library_panel import LibraryPanel
 from cryptodesk.gui.panels.results_panel import ResultsPanel
@@ -100,6 +101,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(self.status_label, 1)
         self.statusBar().addPermanentWidget(self.library_label)
         self.statusBar().addPermanentWidget(self.series_label)
+        self.forecasts = ForecastDesk(self)  # Run ▸ Forecast: the ticked models' future paths
         self.menu_actions = WindowActions(self)
         self._connect()
         self.apply_theme(self.settings.theme, save=False)
@@ -219,7 +221,8 @@ class MainWindow(QMainWindow):
         self.runs.cancel()
         self.data_panel.cancel()
         self.runs.export_runner.cancel()
-        self.library.forecast_slot.cancel()
+        self.library.cancel_jobs()
+        self.forecasts.cancel()
 
     def choose_export(self) -> None:
         current = self.session.current
@@ -277,7 +280,8 @@ class MainWindow(QMainWindow):
         """Cancel every job, wait for the threads and stop the workers (idempotent)."""
         self._closing = True
         self.runs.shutdown()
-        self.library.forecast_slot.shutdown()
+        self.library.shutdown_jobs()
+        self.forecasts.shutdown()
         self.sentiment.shutdown()
         for runner in (self.data_panel.runner, self.training.classes_runner,
                        self.training.picker.runner, self.library.runner):

@@ -41,6 +41,8 @@ class RunRequest:
     protocol: Any  # WalkForwardSpec
     strategy: Any = None  # StrategySpec
     dataset: str | None = None
+    target: str = "price"  # or "volatility" (with the realised-variance measure rv_method)
+    rv_method: str = "auto"
 
 
 class RunController(QObject):
@@ -106,7 +108,8 @@ class RunController(QObject):
             sentiment = SentimentInput(request.dataset) if request.dataset else None
             spec = build_run_spec(series.frame, request.models, request.protocol,
                                   seed=self._seed(), strategy=request.strategy,
-                                  sentiment=sentiment, data=series.ref)
+                                  sentiment=sentiment, data=series.ref,
+                                  target=request.target, rv_method=request.rv_method)
         except CryptoDeskError as exc:  # the core's validation message is what the user needs
             self.error.emit("Invalid settings", str(exc), "")
             return None
@@ -162,7 +165,8 @@ class RunController(QObject):
 
         spec = result.spec
         ranking = result.ranking()
-        text = f"Run finished in {result.report.get('seconds', 0.0):.1f} s · best by RMSE: " \
+        by = "QLIKE" if spec.target == "volatility" else "RMSE"
+        text = f"Run finished in {result.report.get('seconds', 0.0):.1f} s · best by {by}: " \
                f"{ranking[0] if ranking else '-'}"
         if spec.sentiment is not None:
             used = [m.name for m in spec.models if any(

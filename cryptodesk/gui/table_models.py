@@ -85,6 +85,11 @@ RESULT_COLUMNS: tuple[tuple[str, str, str, str], ...] = (
     ("theils_u", "Theil's U", "{:.4f}", "RMSE over naive's RMSE: below 1 beats the last close"),
     ("dm_p_value", "DM p", "{:.3f}",
      "Diebold–Mariano p-value against naive (small = the difference is significant)"),
+    ("qlike", "QLIKE", "{:.4g}", "Volatility runs: Patton's QLIKE loss of the variance "
+     "forecast (a/f - log(a/f) - 1; lower is better, ranks the table)"),
+    ("mse_var", "MSE var", "{:.3g}", "Volatility runs: mean squared error of the variance"),
+    ("mz_r2", "MZ R²", "{:.3f}", "Volatility runs: Mincer-Zarnowitz R² of realised on "
+     "forecast variance"),
     ("seconds", "Time s", "{:.2f}", "Wall time of the walk-forward"),
     ("sharpe", "Sharpe", "{:.2f}",
      "Annualised Sharpe ratio of the sign strategy (long when the forecast is up, else flat; "
@@ -95,6 +100,16 @@ RESULT_COLUMNS: tuple[tuple[str, str, str, str], ...] = (
      "Degradation monitor: rolling Theil's U and band coverage over the latest forecasts"),
 )
 BENCHMARK = "buy & hold"
+# Columns only one target has: the table hides the other target's (always empty) columns.
+VOLATILITY_ONLY = frozenset({"qlike", "mse_var", "mz_r2"})
+PRICE_ONLY = frozenset({"mae", "rmse", "mape", "directional_accuracy", "theils_u", "sharpe",
+                        "max_drawdown", "total_return", "health"})
+
+
+def hidden_columns(target: str) -> list[int]:
+    """The columns a run of ``target`` ("price" or "volatility") has no values for."""
+    other = PRICE_ONLY if target == "volatility" else VOLATILITY_ONLY
+    return [i for i, (key, *_rest) in enumerate(RESULT_COLUMNS) if key in other]
 DEGRADED_PREFIX = "degraded"
 
 

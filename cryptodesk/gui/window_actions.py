@@ -38,6 +38,11 @@ class WindowActions:
         self.quit = self._action("&Quit", w.close, "Ctrl+Q")
         self.run = self._action("&Train", w.start_training, "Ctrl+R",
                                 "Run the walk-forward for the ticked models")
+        self.forecast = self._action("&Forecast", w.forecasts.start, "Ctrl+F",
+                                     "Fit the ticked models on every bar and forecast after "
+                                     "the last one")
+        self.export_forecast = self._action("Export &forecast…", w.forecasts.choose_export,
+                                            tip="Write the forecast CSV and the chart PNG")
         self.cancel = self._action("&Cancel", w.cancel_all, "Esc", "Cancel running jobs")
         self.copy_command = self._action(
             "Copy as &command", w.runs.copy_command, "Ctrl+Shift+C",
@@ -80,10 +85,10 @@ class WindowActions:
         bar = w.menuBar()
         file_menu = bar.addMenu("&File")
         file_menu.addActions([self.import_csv, self.download, self.export, self.export_chart,
-                              self.import_model])
+                              self.export_forecast, self.import_model])
         file_menu.addSeparator()
         file_menu.addAction(self.quit)
-        bar.addMenu("&Run").addActions([self.run, self.cancel, self.copy_command])
+        bar.addMenu("&Run").addActions([self.run, self.forecast, self.cancel, self.copy_command])
         view = bar.addMenu("&View")
         view.addActions(list(self.themes.values()))
         view.addSeparator()

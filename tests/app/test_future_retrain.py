@@ -128,3 +128,20 @@ def _key(candles: pd.DataFrame):
     from cryptodesk.data.schema import SeriesKey
 
     return SeriesKey("test", "SYN-USD", "1d")
+
+
+def test_kept_challenger_does_not_inherit_the_degraded_verdict() -> None:
+    full = _candles(460, seed=6)
+    store, library = CandleStore(), ModelLibrary()
+    store.write(full.iloc[:420])
+    degraded = {"degraded": True, "status": "degraded — retrain suggested", "reasons": ["x"]}
+    train_and_save(store.load(_key(full)), "naive", horizon=1, label="n", evaluate=False,
+                   library=library, metrics={"rmse": 1.0, "monitoring": degraded})
+    store.write(full)
+    result = retrain_bundle("n", library=library, store=store)
+    assert result.decision == "challenger"  # naive refitted forecasts the same: not worse
+    new = library.resolve(result.kept)
+    assert "monitoring" not in new.metrics and new.metrics["rmse"] == 1.0
+    assert [s.reasons for s in retrain_suggestions(library, store) if s.id == result.kept] == []
+    old = library.resolve(result.previous)
+    assert old.metrics["monitoring"]["degraded"] is True  # the old version keeps its verdict

@@ -10,10 +10,12 @@ one's residuals and trading curves fill the rows below.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtWidgets import QCheckBox, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QCheckBox, QLabel, QWidget
 
 from cryptodesk.app.session import BENCHMARK_ROW, Change, Session
 from cryptodesk.gui.charts.chart_widget import ChartWidget
+from cryptodesk.gui.charts.future_paths import PathView
 from cryptodesk.gui.charts.price_row import Overlay, PriceRow
 from cryptodesk.gui.charts.rows import (
     DrawdownRow,
@@ -24,6 +26,7 @@ from cryptodesk.gui.charts.rows import (
     VolumeRow,
 )
 from cryptodesk.gui.session_view import follow, redraw_timer
+from cryptodesk.gui.theme import Theme
 
 VISIBLE_BARS_ON_LOAD = 200
 # The rows, top to bottom. A new row: its class in rows.py (or its own module) and one line here.
@@ -51,6 +54,11 @@ class ChartArea(ChartWidget):
                                       "window)")
         self.regime_toggle.setEnabled(False)
         self.regime_toggle.toggled.connect(self.price.show_regimes)
+        self.forecast_legend = QLabel("")  # Run ▸ Forecast's legend: outside the data
+        self.forecast_legend.setObjectName("forecastLegend")
+        self.forecast_legend.setTextFormat(Qt.TextFormat.RichText)
+        self.forecast_legend.setVisible(False)
+        self.layout().insertWidget(1, self.forecast_legend)  # its own line under the title
         self.head.addWidget(self.regime_toggle)
         self.session = session
         self._dirty: set[str] = set()  # "forecasts", "signals": what the next tick redraws
@@ -119,6 +127,11 @@ class ChartArea(ChartWidget):
 
     def draw_forecasts(self) -> None:
         current = self.session.current
+        if current is not None and current.spec is not None \
+                and current.spec.target == "volatility":
+            self.draw_volatility()  # variances: their own row, never on the price axis
+            return
+        self.volatility.clear()
         overlays = []
         for name in self.shown_models():
             x, point, lo, hi, _actual = current.models[name].forecasts.arrays()
@@ -131,6 +144,19 @@ class ChartArea(ChartWidget):
             self.residual.plot(first[0].copy(), first[4] - first[1], overlays[0].name)
         else:
             self.residual.clear()
+
+    def draw_volatility(self) -> None:
+        """A volatility run: the first shown model's one-step volatility forecast against the
+        realised volatility (square roots of the variances), filling in while it runs."""
+        self.price.plot_forecasts([])
+        self.residual.clear()
+        names = self.shown_models()
+        if not names:
+            self.volatility.clear()
+            return
+        x, point, _lo, _hi, actual = self.session.current.models[names[0]].forecasts.arrays()
+        with np.errstate(invalid="ignore"):
+            self.volatility.plot(x.copy(), np.sqrt(actual), np.sqrt(point), model=names[0])
 
     def draw_signals(self) -> None:
         """Equity and drawdown of the first selected row, regimes for the shading."""
@@ -175,13 +201,22 @@ class ChartArea(ChartWidget):
     def draw_future(self, reveal: bool) -> None:
         """A saved model's forecast after the last bar; ``reveal`` scrolls it into view."""
         current = self.session.current
+        many = None if current is None else current.forecast  # Run ▸ Forecast
+        self.price.plot_paths([] if many is None else [PathView.of(p) for p in many.paths])
+        self.forecast_legend.setText(self.price.paths.legend_html())
+        self.forecast_legend.setVisible(bool(self.price.paths.paths))
+        self.readout.setWordWrap(bool(self.price.paths.paths))  # one readout per model
         fc = None if current is None else current.future
         if fc is None:
             self.price.plot_future("", np.array([]), np.array([]))
-            return
-        self.price.plot_future(fc.label, fc.x, fc.point, fc.lower, fc.upper)
-        if reveal and len(fc.x):
-            self.show_last(120, until=float(fc.x[-1]))
+        else:
+            self.price.plot_future(fc.label, fc.x, fc.point, fc.lower, fc.upper)
+        ends = [float(p.x[-1]) for p in self.price.paths.paths if p.x.size]
+        if fc is not None and len(fc.x):
+            ends.append(float(fc.x[-1]))
+        if reveal and ends:
+            steps = max(len(p.x) for p in self.price.paths.paths) if many is not None else 0
+            self.show_last(max(60, 4 * steps) if steps else 120, until=max(ends))
 
     def draw_sentiment(self) -> None:
         view = self.session.sentiment
@@ -208,3 +243,7 @@ class ChartArea(ChartWidget):
 
     def overlays(self) -> list[str]:
         return [o.name for o in self.price.overlays]
+
+    def apply_theme(self, theme: Theme) -> None:
+        super().apply_theme(theme)
+        self.forecast_legend.setText(self.price.paths.legend_html())  # its colours follow

@@ -13,6 +13,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
+from cryptodesk.gui.charts.future_paths import FuturePaths, PathView
 from cryptodesk.gui.charts.items import CandlestickItem, GapsItem, RegimeItem
 from cryptodesk.gui.charts.levels import OhlcPyramid
 from cryptodesk.gui.charts.row import (
@@ -118,6 +119,7 @@ class PriceRow(ChartRow):
         self.overlays: list[Overlay] = []
         self._bands: list[_Band] = []
         self.future = _Band(plot, dashed=True)
+        self.paths = FuturePaths(plot)  # Run ▸ Forecast: the ticked models after the last bar
         self.legend = plot.addLegend(offset=(8, 8))
         self._legend = Legend(self.legend)
         self._band_swatch = pg.PlotDataItem([], [])  # legend entry only (never plotted)
@@ -139,6 +141,7 @@ class PriceRow(ChartRow):
         self.gaps.set_gaps(*(gaps if gaps is not None else (np.array([]), np.array([]))))
         self.plot_forecasts([])
         self.plot_future("", np.array([]), np.array([]))
+        self.paths.clear()
         self._data_changed()
 
     def clear(self) -> None:
@@ -172,6 +175,14 @@ class PriceRow(ChartRow):
             px, py = x, point
         self.future.set(name if x.size else "", px, py, lower, upper, band_x=x)
         self._update_legend()
+
+    def plot_paths(self, paths: list[PathView]) -> None:
+        """Several models' forecasts after the last bar, each joined to the last close."""
+        pyr = self.pyramid
+        if pyr is not None and len(pyr):
+            self.paths.set(paths, float(pyr.base.x[-1]), float(pyr.base.close[-1]))
+        else:
+            self.paths.set(paths)
 
     def plot_regimes(self, x0: np.ndarray, x1: np.ndarray, level: np.ndarray,
                      names: tuple[str, ...] = ()) -> None:
@@ -210,6 +221,10 @@ class PriceRow(ChartRow):
         if pyr is None or not len(pyr):
             return None
         base = pyr.base
+        future = self.paths.x_values()
+        if future.size and x >= float(base.x[-1]) + base.width / 2:  # a forecast step
+            j = int(np.searchsorted(future, x - base.width / 2))
+            return float(future[min(j, future.size - 1)])
         i = min(max(int(np.searchsorted(base.x, x, "right")) - 1, 0), len(base) - 1)
         return float(base.x[i])
 
@@ -221,7 +236,7 @@ class PriceRow(ChartRow):
         base = pyr.base
         i = int(np.searchsorted(base.x, x))
         if i >= len(base) or base.x[i] != x:
-            return ""
+            return self.paths.info_text(x)  # after the last bar: the forecasts there
         th = self.theme
         color = th.up if base.close[i] >= base.open[i] else th.down
         parts = [f"O {fmt_price(base.open[i])}", f"H {fmt_price(base.high[i])}",
@@ -257,6 +272,7 @@ class PriceRow(ChartRow):
         for i in range(len(self._bands)):
             self._color_band(i)
         self.future.color(theme.future, theme.future_band)
+        self.paths.apply_theme(theme)
         self._band_swatch.setPen(pg.mkPen(theme.band, width=10))
         legend_colors(self.legend, theme)
 

@@ -281,9 +281,8 @@ class SentimentRow(ChartRow):
 
 
 class VolatilityRow(ChartRow):
-    """Realised volatility of the series and a model's volatility forecast (in percent).
-
-    Nothing feeds it yet; volatility forecasts arrive with their own models."""
+    """Realised volatility of the series and a model's volatility forecast (in percent):
+    a volatility run's first shown model, one step ahead, against what was realised."""
 
     name = "volatility"
     title = "Vol %"
@@ -297,20 +296,22 @@ class VolatilityRow(ChartRow):
         self.forecast = curve()
         self.plot_item.addItem(self.realised)
         self.plot_item.addItem(self.forecast)
+        self.model = ""
 
     @property
     def has_data(self) -> bool:
         return _has(self.realised) or _has(self.forecast)
 
     def plot(self, x: np.ndarray, realised: np.ndarray,
-             forecast: np.ndarray | None = None) -> None:
-        """Volatility per bar as fractions (drawn in percent); ``forecast`` on the same
-        ``x`` (NaN where there is none)."""
+             forecast: np.ndarray | None = None, model: str = "") -> None:
+        """Volatility per bar as fractions (drawn in percent); ``forecast`` (of ``model``) on
+        the same ``x`` (NaN where there is none)."""
+        self.model = model
         self.realised.setData(x, realised * 100.0)
         self.forecast.setData(*((x, forecast * 100.0) if forecast is not None else (EMPTY, EMPTY)))
         entries = [(self.realised, "realised")] if x.size else []
         if x.size and forecast is not None:
-            entries.append((self.forecast, "forecast"))
+            entries.append((self.forecast, f"{model} forecast" if model else "forecast"))
         self._legend.show(entries, self.theme)
         self._data_changed()
 
@@ -319,8 +320,9 @@ class VolatilityRow(ChartRow):
 
     def info_text(self, x: float) -> str:
         parts = []
-        for label, item, color in (("vol", self.realised, self.theme.actual),
-                                   ("vol forecast", self.forecast, self.theme.forecast)):
+        named = f"{self.model} vol" if self.model else "vol forecast"
+        for label, item, color in (("realised vol", self.realised, self.theme.actual),
+                                   (named, self.forecast, self.theme.forecast)):
             value = value_at(item.xData, item.yData, x)
             if value is not None and np.isfinite(value):
                 parts.append(self._span(f"{label} {fmt_price(value)} %", color))

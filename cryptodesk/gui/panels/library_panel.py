@@ -43,13 +43,15 @@ from PySide6.QtWidgets import (
 from cryptodesk.app.session import Session
 from cryptodesk.gui.compute import Compute, JobSlot
 from cryptodesk.gui.panels._runner import RunnerPanelMixin
+from cryptodesk.gui.panels.library_retrain import LibraryRetrain, RetrainOffer
 from cryptodesk.gui.tasks import TaskRunner
 
 if TYPE_CHECKING:  # the library workflows import pandas: loaded by the first listing
     from cryptodesk.app.library import LibraryListing
 
 ID_ROLE = Qt.ItemDataRole.UserRole + 11
-COLUMNS = ("Label", "Kind", "Symbol", "TF", "Saved", "RMSE", "Theil's U")
+COLUMNS = ("Label", "Kind", "Symbol", "TF", "Saved", "RMSE", "Theil's U", "Health")
+HEALTH_COL = 7
 
 
 def _metric(info: Any, key: str) -> str:
@@ -98,7 +100,10 @@ def manifest_summary(info: Any) -> str:
     lines.append("")
     lines.append("Config: " + json.dumps(model.get("config"), default=str))
     lines.append(f"Folder: {info.path}")
-    return "\n".join(lines)
+    from cryptodesk.app.retrain_view import lineage_lines
+
+    lineage = lineage_lines(m)
+    return "\n".join(lines + (["", *lineage] if lineage else []))
 
 
 class LibraryPanel(RunnerPanelMixin, QWidget):
@@ -155,6 +160,9 @@ class LibraryPanel(RunnerPanelMixin, QWidget):
         self.horizon.setToolTip("Forecast horizon (bars)")
         self.rename_button = QPushButton("Rename…")
         self.delete_button = QPushButton("Delete…")
+        self.retrain_button = QPushButton("Retrain")
+        self.retrain_button.setToolTip("Refit on the newest stored bars as a challenger; keep it "
+                                       "unless it is significantly worse on the new bars")
         self.export_button = QPushButton("Export zip…")
         self.import_button = QPushButton("Import zip…")
         self.refresh_button = QToolButton()
@@ -170,7 +178,8 @@ class LibraryPanel(RunnerPanelMixin, QWidget):
         row1.addWidget(self.forecast_button)
         row1.addWidget(self.horizon)
         row1.addSpacing(12)
-        for b in (self.rename_button, self.delete_button, self.export_button, self.import_button):
+        for b in (self.retrain_button, self.rename_button, self.delete_button,
+                  self.export_button, self.import_button):
             row1.addWidget(b)
         row1.addStretch(1)
         row1.addWidget(self.refresh_button)
@@ -203,9 +212,17 @@ class LibraryPanel(RunnerPanelMixin, QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.setSpacing(3)
+        self.offer = RetrainOffer()  # start-up: models worth retraining (non-modal)
+        self.retrain_note = QLabel("")  # the last retrain's decision
+        self.retrain_note.setObjectName("retrainNote")
+        self.retrain_note.setWordWrap(True)
+        self.retrain_note.setVisible(False)
+        layout.addWidget(self.offer)
+        layout.addWidget(self.retrain_note)
         layout.addLayout(row1)
         layout.addWidget(split, 1)
         layout.addWidget(self.message)
+        self.retraining = LibraryRetrain(self)
         self._update_buttons()
 
     # ---------------------------------------------------------------- jobs
@@ -328,11 +345,11 @@ class LibraryPanel(RunnerPanelMixin, QWidget):
         for info in self.bundles:
             if info.error:
                 text = info.error if info.error.startswith(info.id) else f"{info.id}: {info.error}"
-                cells = [text, "damaged", "", "", "", "", ""]
+                cells = [text, "damaged", "", "", "", "", "", ""]
             else:
                 cells = [info.label, info.kind, info.symbol, info.timeframe,
                          info.created[:16].replace("T", " "), _metric(info, "rmse"),
-                         _metric(info, "theils_u")]
+                         _metric(info, "theils_u"), _health(info, self._new_bars(info.id))]
             item = QTreeWidgetItem(cells)
             item.setData(0, ID_ROLE, info.id)
             for col in (5, 6):
@@ -343,6 +360,8 @@ class LibraryPanel(RunnerPanelMixin, QWidget):
                     item.setToolTip(col, f"Damaged: {info.error}")
             else:
                 item.setToolTip(0, info.id)
+            if cells[HEALTH_COL].startswith("degraded"):
+                item.setForeground(HEALTH_COL, QColor("#dc2626"))
             self.tree.addTopLevelItem(item)
             if info.id == keep:
                 pick = item
@@ -368,7 +387,41 @@ class LibraryPanel(RunnerPanelMixin, QWidget):
         ok = info is not None and info.ok
         for b in (self.forecast_button, self.rename_button, self.export_button):
             b.setEnabled(ok)
+        retraining = getattr(self, "retraining", None)
+        self.retrain_button.setEnabled(ok and not (retraining is not None and retraining.busy))
         self.delete_button.setEnabled(info is not None)
+
+    # ---------------------------------------------------------------- retraining
+    def _new_bars(self, ref: str) -> int:
+        retraining = getattr(self, "retraining", None)
+        row = None if retraining is None else retraining.suggestions.get(ref)
+        return int(row.get("new_bars") or 0) if row else 0
+
+    def show_health(self, suggestions: dict[str, dict[str, Any]]) -> None:
+        """Put the suggestions (degraded, newer bars stored) in the Health column."""
+        for i in range(self.tree.topLevelItemCount()):
+            item = self.tree.topLevelItem(i)
+            info = next((b for b in self.bundles if b.id == item.data(0, ID_ROLE)), None)
+            if info is not None and info.ok:
+                text = _health(info, self._new_bars(info.id))
+                item.setText(HEALTH_COL, text)
+                if text:
+                    item.setToolTip(HEALTH_COL, "Retrain suggested: " + text)
+
+    def show_retrain(self, line: str) -> None:
+        """A retrain's decision, above the list until the next one."""
+        self.retrain_note.setText(line)
+        self.retrain_note.setVisible(bool(line))
+
+    def cancel_jobs(self) -> None:
+        """Esc: the forecast and the retrain jobs."""
+        self.forecast_slot.cancel()
+        self.retraining.cancel()
+
+    def shutdown_jobs(self) -> None:
+        """Window closing: stop the forecast and retrain jobs."""
+        self.forecast_slot.shutdown()
+        self.retraining.shutdown()
 
     def _forecast_ended(self, text: str) -> None:
         self.library_loading.emit("")
@@ -416,6 +469,7 @@ class LibraryPanel(RunnerPanelMixin, QWidget):
         menu = QMenu(self)
         for text, slot, enabled in (
             ("Forecast now", self._request_forecast, self.forecast_button.isEnabled()),
+            ("Retrain", self.retrain_button.click, self.retrain_button.isEnabled()),
             ("Rename…", lambda: self._for_selected(self.choose_rename),
              self.rename_button.isEnabled()),
             ("Export zip…", lambda: self._for_selected(self.choose_export),
@@ -427,6 +481,12 @@ class LibraryPanel(RunnerPanelMixin, QWidget):
             act.triggered.connect(slot)
             menu.addAction(act)
         menu.popup(self.tree.viewport().mapToGlobal(pos))
+
+
+def _health(info: Any, new_bars: int) -> str:
+    from cryptodesk.app.retrain_view import health_text
+
+    return health_text(info.metrics, new_bars)
 
 
 def _library_of(info: Any) -> str:

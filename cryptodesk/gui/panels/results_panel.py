@@ -25,12 +25,19 @@ from PySide6.QtWidgets import (
 )
 
 from cryptodesk.app.session import BENCHMARK_ROW, DONE, Change, Session
+from cryptodesk.gui.panels.calibration_view import CalibrationDialog
 from cryptodesk.gui.session_view import follow
-from cryptodesk.gui.table_models import RESULT_COLUMNS, SORT_ROLE, ResultsTableModel
+from cryptodesk.gui.table_models import (
+    RESULT_COLUMNS,
+    SORT_ROLE,
+    ResultsTableModel,
+    hidden_columns,
+)
 
 WIDTH_SAMPLES = {"model": "transformer", "status": "benchmark", "n": "12,345",
                  "mae": "123,456", "rmse": "123,456", "mape": "12.345",
                  "directional_accuracy": "100.0", "theils_u": "1.0000", "dm_p_value": "0.000",
+                 "qlike": "12.345", "mse_var": "1.23e-05", "mz_r2": "0.123",
                  "seconds": "1234.56", "sharpe": "-12.34", "max_drawdown": "-100.0",
                  "total_return": "-1234.5", "health": "degraded — retrain suggested"}
 
@@ -81,11 +88,19 @@ class ResultsPanel(QWidget):
                                     "headless, with bit-identical forecasts")
         self.copy_button.setEnabled(False)
         self.copy_button.clicked.connect(self.copy_requested)
+        self.calibration_button = QPushButton("Calibration…")
+        self.calibration_button.setToolTip("Coverage of the 80 % band per horizon, PIT histogram, "
+                                           "Brier score and reliability of P(up) of the selected "
+                                           "model")
+        self.calibration_button.setEnabled(False)
+        self.calibration_button.clicked.connect(self.show_calibration)
+        self.calibration_dialog: CalibrationDialog | None = None
         self.summary = QLabel("")
         self.summary.setObjectName("resultsSummary")
         bar = QHBoxLayout()
         bar.setContentsMargins(4, 2, 4, 0)
         bar.addWidget(self.summary, 1)
+        bar.addWidget(self.calibration_button)
         bar.addWidget(self.copy_button)
         bar.addWidget(self.save_button)
         layout = QVBoxLayout(self)
@@ -132,6 +147,9 @@ class ResultsPanel(QWidget):
         self._show_selection()
         spec = None if current is None else current.spec
         self.summary.setText("" if spec is None else _describe(spec))
+        hide = hidden_columns("price" if spec is None else spec.target)
+        for col in range(len(RESULT_COLUMNS)):
+            self.view.setColumnHidden(col, col in hide)
         self.refresh_buttons()
 
     def _show_selection(self) -> None:
@@ -182,7 +200,8 @@ class ResultsPanel(QWidget):
         return names[0] if names else None
 
     def savable(self, name: str | None) -> bool:
-        return (bool(name) and name != BENCHMARK_ROW
+        spec = self.session.spec  # a saved bundle forecasts prices: not a volatility run's model
+        return (bool(name) and name != BENCHMARK_ROW and (spec is None or spec.target == "price")
                 and self.model.row_values(name).get("status") == DONE)
 
     def _on_selection(self, *_: object) -> None:
@@ -193,6 +212,16 @@ class ResultsPanel(QWidget):
     def refresh_buttons(self) -> None:
         self.save_button.setEnabled(self.savable(self.selected()))
         self.copy_button.setEnabled(self.session.spec is not None)
+        current = self.session.current
+        self.calibration_button.setEnabled(current is not None and current.result is not None)
+
+    def show_calibration(self) -> CalibrationDialog:
+        """Open (or raise) the non-modal calibration window; it follows the selection."""
+        if self.calibration_dialog is None:
+            self.calibration_dialog = CalibrationDialog(self.session, self)
+        self.calibration_dialog.show()
+        self.calibration_dialog.raise_()
+        return self.calibration_dialog
 
     def _request_save(self) -> None:
         name = self.selected()
@@ -218,6 +247,8 @@ def _describe(spec: Any) -> str:
     test = f"last {p.test_size} bars" if p.test_size else f"from {p.test_start}"
     refit = f"refit every {p.refit_every}" if p.refit_every else "one fit"
     trade = f" · {spec.strategy.label().split(';')[0]}" if spec.strategy is not None else ""
+    if spec.target == "volatility":  # no trading: the run forecasts variances
+        trade = f" · volatility target ({spec.rv_method} measure)"
     return (f"{spec.data.symbol} {spec.data.timeframe} · test {test}, horizon {p.horizon}, "
             f"{refit} · seed {spec.seed}{trade}")
 

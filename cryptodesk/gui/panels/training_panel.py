@@ -36,7 +36,9 @@ from PySide6.QtWidgets import (
 from cryptodesk.app.session import Change, Session
 from cryptodesk.errors import CryptoDeskError, DataError
 from cryptodesk.gui.panels.dataset_picker import DatasetPicker
+from cryptodesk.gui.panels.forecast_bar import ForecastBar
 from cryptodesk.gui.panels.param_form import ParamForm
+from cryptodesk.gui.panels.target_box import TargetBox
 from cryptodesk.gui.run_controller import RunRequest
 from cryptodesk.gui.session_view import follow, redraw_timer
 from cryptodesk.gui.tasks import TaskRunner, format_eta
@@ -127,7 +129,10 @@ class TrainingPanel(QWidget):
         il.setContentsMargins(0, 0, 0, 0)
         models_box = QGroupBox("Models")
         QVBoxLayout(models_box).addWidget(self.models)
-        for box in (models_box, params_box, wf_box, strategy_box, self.picker):
+        self.target_box = TargetBox()  # price or volatility: the models offered follow it
+        self.target_box.target_changed.connect(self._offer_models)
+        self._offer_models(self.target_box.target())
+        for box in (self.target_box, models_box, params_box, wf_box, strategy_box, self.picker):
             il.addWidget(box)
         il.addStretch(1)
         scroll = QScrollArea()
@@ -153,10 +158,13 @@ class TrainingPanel(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.train_button, 1)
         buttons.addWidget(self.cancel_button, 1)
+        self.forecast_bar = ForecastBar()  # forecast after the last bar (Ctrl+F)
+        self._job: tuple[float | None, str] | None = None  # a forecast's progress
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(scroll, 1)
         layout.addLayout(buttons)
+        layout.addWidget(self.forecast_bar)
         layout.addWidget(self.progress)
         layout.addWidget(self.progress_label)
 
@@ -275,6 +283,7 @@ class TrainingPanel(QWidget):
 
     def set_timeframe(self, timeframe: str) -> None:
         self._timeframe = timeframe
+        self.forecast_bar.set_timeframe(timeframe)
 
     def spec(self) -> Any:
         """The validated walk-forward protocol."""
@@ -308,13 +317,41 @@ class TrainingPanel(QWidget):
 
     def run_request(self) -> RunRequest:
         """What to run (raises the core's CryptoDeskError for invalid settings)."""
-        return RunRequest(self.runs(), self.spec(), self.strategy(), self.dataset())
+        return RunRequest(self.runs(), self.spec(), self.strategy(), self.dataset(),
+                          self.target(), self.target_box.rv_method())
+
+    def target(self) -> str:
+        """What the run forecasts: "price" or "volatility"."""
+        return self.target_box.target()
+
+    def _offer_models(self, target: str) -> None:
+        """Only models that forecast ``target`` can be ticked; the others are unticked."""
+        for i in range(self.models.count()):
+            item = self.models.item(i)
+            entry = self._entries[item.data(NAME_ROLE)]
+            ok = target in entry.capabilities.targets
+            if not ok and item.checkState() == Qt.CheckState.Checked and not entry.baseline:
+                item.setCheckState(Qt.CheckState.Unchecked)
+            flags = item.flags()
+            item.setFlags(flags | Qt.ItemFlag.ItemIsEnabled if ok
+                          else flags & ~Qt.ItemFlag.ItemIsEnabled)
+            item.setToolTip(entry.description if ok else
+                            f"{entry.name} forecasts {' and '.join(entry.capabilities.targets)}, "
+                            f"not {target}")
 
     # ---------------------------------------------------------------- run progress
     def _on_change(self, _change: Change) -> None:
         self._progress_dirty = True
-        if self.session.progress.running != self.cancel_button.isEnabled():
+        if (self.session.progress.running or self._job is not None) != \
+                self.cancel_button.isEnabled():
             self._show_progress()  # a run starts or ends: the buttons follow at once
+
+    def show_job(self, running: bool, fraction: float | None = None, message: str = "") -> None:
+        """A forecast's progress: while no run goes on it has the bar, the line and Cancel;
+        ended (``running`` False), the run's progress shows again."""
+        self._job = (fraction, message) if running else None
+        self._progress_dirty = True
+        self._show_progress()
 
     def _show_progress(self) -> None:
         """Buttons, bar and line follow the session's run progress (at most 10 times a
@@ -323,7 +360,13 @@ class TrainingPanel(QWidget):
             return
         self._progress_dirty = False
         p = self.session.progress
-        self.cancel_button.setEnabled(p.running)
+        self.cancel_button.setEnabled(p.running or self._job is not None)
+        if self._job is not None and not p.running:
+            fraction, message = self._job
+            self.progress.setRange(0, 0 if fraction is None else 1000)
+            self.progress.setValue(int((fraction or 0.0) * 1000))
+            self.progress_label.setText(message or "Forecasting…")
+            return
         self.train_button.setText("Restart" if p.running else "Train")
         if p.running and p.fraction is None:
             self.progress.setRange(0, 0)
