@@ -33,7 +33,6 @@ from cryptodesk.app.session import Session
 from cryptodesk.errors import CryptoDeskError
 from cryptodesk.gui import window_layout as layout
 from cryptodesk.gui.charts.chart_area import ChartArea
-from cryptodesk.gui.charts.export import ask_export
 from cryptodesk.gui.charts.loss_chart import LossChart
 from cryptodesk.gui.charts.series import LoadedSeries
 from cryptodesk.gui.compute import Compute
@@ -233,8 +232,7 @@ class MainWindow(QMainWindow):
             self.runs.export(Path(path))
 
     def choose_chart_export(self) -> None:
-        ask_export(self, self.chart.glw.ci, "chart",
-                   lambda path: self.status_label.setText(f"Chart saved as {path}"))
+        self.chart.ask_export()  # titled (series, models, range); the status says where
 
     def _on_model_saved(self, info: dict[str, str]) -> None:
         self.library.refresh(select=info["id"])

@@ -48,6 +48,10 @@ class WindowActions:
                                         "files are stored")
         self.reset_layout = self._action("&Reset layout", w.reset_layout)
         self.show_all = self._action("Show &whole series", w.chart.show_all, "Home")
+        self.log_scale = self._action("&Log price scale", w.chart.log_button.toggle, "Ctrl+L",
+                                      "Switch the price axis between linear and logarithmic")
+        self.log_scale.setCheckable(True)
+        w.chart.log_button.toggled.connect(self.log_scale.setChecked)
         self.regimes = QAction("Shade &regimes", w, checkable=True)
         self.regimes.setEnabled(False)
         toggle = w.chart.regime_toggle
@@ -90,5 +94,5 @@ class WindowActions:
         for dock in (w.docks.data, w.docks.library, w.docks.training, w.docks.results):
             view.addAction(dock.toggleViewAction())
         view.addSeparator()
-        view.addActions([self.show_all, self.regimes, self.reset_layout])
+        view.addActions([self.show_all, self.log_scale, self.regimes, self.reset_layout])
         bar.addMenu("&Help").addActions([self.welcome, self.about])

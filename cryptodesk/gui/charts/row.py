@@ -16,6 +16,7 @@ from typing import ClassVar
 import numpy as np
 import pyqtgraph as pg
 
+from cryptodesk.gui.charts.axes import ContextDateAxis, PriceAxis
 from cryptodesk.gui.theme import LIGHT, Theme
 
 LEFT_AXIS_WIDTH = 72
@@ -33,10 +34,12 @@ class ChartRow:
     always: ClassVar[bool] = False
 
     def __init__(self) -> None:
-        self.plot_item = pg.PlotItem(axisItems={"bottom": pg.DateAxisItem()})
+        self.plot_item = pg.PlotItem(axisItems={"bottom": ContextDateAxis(),
+                                                "left": self.left_axis()})
         self.theme: Theme = LIGHT
         self.on_change: Callable[[ChartRow], None] | None = None
         self.reserved = False
+        self.hidden = False  # the user took the row off the chart (right-click ▸ Rows)
         item = self.plot_item
         item.setMenuEnabled(False)
         item.getAxis("left").setWidth(LEFT_AXIS_WIDTH)
@@ -51,6 +54,10 @@ class ChartRow:
         item.showGrid(x=True, y=True)
         item.setLabel("left", self.title)
 
+    def left_axis(self) -> pg.AxisItem:
+        """The row's value axis (prices; a volume row writes K/M/B)."""
+        return PriceAxis("left")
+
     # ---------------------------------------------------------------- the row's contract
     @property
     def has_data(self) -> bool:
@@ -60,7 +67,7 @@ class ChartRow:
     @property
     def shown(self) -> bool:
         """Whether the chart gives this row a place."""
-        return self.always or self.has_data or self.reserved
+        return not self.hidden and (self.always or self.has_data or self.reserved)
 
     def reserve(self, on: bool) -> None:
         """Keep the row's place while it waits for data (a row that appears later re-lays
@@ -136,8 +143,13 @@ class Legend:
         self.legend.clear()
         for item, label in entries:
             self.legend.addItem(item, label)
-        self.legend.setVisible(bool(entries))
+        self.legend.setVisible(bool(entries) and not legend_hidden(self.legend))
         legend_colors(self.legend, theme)
+
+
+def legend_hidden(legend: pg.LegendItem) -> bool:
+    """Whether the user hid the chart's legends (right-click ▸ Show legends)."""
+    return bool(getattr(legend, "user_hidden", False))
 
 
 def value_at(xs: np.ndarray | None, ys: np.ndarray | None, x: float) -> float | None:
