@@ -35,6 +35,7 @@ TOPICS = ("series", "run", "model", "forecasts", "losses", "progress", "selectio
 QUEUED, RUNNING, DONE, CANCELLED, FAILED = "queued", "running", "done", "cancelled", "failed"
 METRIC_KEYS = ("n", "mae", "rmse", "mape", "directional_accuracy", "theils_u", "dm_p_value")
 TRADING_KEYS = ("sharpe", "max_drawdown", "total_return")
+ETA_MIN_FRACTION, ETA_MIN_SECONDS = 0.05, 3.0  # an ETA from less is a guess: left out
 
 
 @dataclass(frozen=True)
@@ -62,10 +63,13 @@ class RunProgress:
     started: float = 0.0
 
     def eta(self, now: float | None = None) -> float | None:
-        """Seconds left, extrapolated from the fraction done (None while unknown)."""
-        if not self.running or self.fraction is None or self.fraction <= 0.02:
+        """Seconds left, extrapolated from the fraction done so far (the fraction is weighted
+        by each model's expected cost); None while too little of the run is seen to tell."""
+        if not self.running or self.fraction is None or self.fraction < ETA_MIN_FRACTION:
             return None
         elapsed = (time.monotonic() if now is None else now) - self.started
+        if elapsed < ETA_MIN_SECONDS:
+            return None
         return elapsed * (1.0 - self.fraction) / self.fraction
 
 

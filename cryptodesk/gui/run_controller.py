@@ -118,9 +118,12 @@ class RunController(QObject):
         log.info("%s: run spec %s", label, json.dumps(spec.to_dict(), separators=(",", ":")))
         if self.running and self._run_key != series.key:  # superseded: its events are dropped
             self.session.end_run(self._run_key, "cancelled", "Cancelled: another run started.")
+        reuse = self._reusable(series.key, spec)
+        if reuse:
+            label += f" · reusing {', '.join(reuse)} (same settings and data)"
         self._run_key = series.key
         self.session.begin_run(series.key, spec, label + "…")
-        payload = {"spec": spec.to_dict()}
+        payload = {"spec": spec.to_dict(), "reuse": reuse}
         if self.warm_slot.busy:  # the worker loading the libraries will run it next
             from cryptodesk.app.jobs.events import Progress
 
@@ -133,6 +136,18 @@ class RunController(QObject):
             self.run_slot.start(self.run_job, payload, label)
         self.status.emit(label + "…")
         return spec
+
+    def _reusable(self, key: Any, spec: Any) -> dict[str, Any]:
+        """Models of the series' last run that ``spec`` would walk forward identically
+        (:mod:`cryptodesk.app.reuse`); a run in progress on the series offers none."""
+        from cryptodesk.app.reuse import reusable
+        from cryptodesk.app.session import DONE
+
+        last = self.session.results_for(key)
+        if last is None or last.result is None or (self.running and self._run_key == key):
+            return {}
+        finished = {n for n, m in last.models.items() if m.status == DONE}
+        return reusable(last.spec, last.result, finished, spec)
 
     def cancel(self, grace_s: float = CANCEL_GRACE_S) -> bool:
         """Ask the run to stop at its next batch or boosting round; a worker that has not
