@@ -274,7 +274,15 @@ class TrainingPanel(QWidget):
         return form
 
     def set_timeframe(self, timeframe: str) -> None:
-        self._timeframe = timeframe
+        """The shown series' timeframe: untouched walk-forward settings follow WF1 for it."""
+        from cryptodesk.gui.panels.preset_follow import preset_update
+
+        old, self._timeframe = self._timeframe, timeframe
+        current = ({"test_size": 365, "refit_every": 30, **self._pending["wf"]}
+                   if self.wf_form is None else self.wf_form.values())
+        update = preset_update(current, old, timeframe)
+        if update:
+            self.set_spec(**update)
 
     def spec(self) -> Any:
         """The validated walk-forward protocol."""
