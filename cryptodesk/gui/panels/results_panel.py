@@ -32,7 +32,7 @@ WIDTH_SAMPLES = {"model": "transformer", "status": "benchmark", "n": "12,345",
                  "mae": "123,456", "rmse": "123,456", "mape": "12.345",
                  "directional_accuracy": "100.0", "theils_u": "1.0000", "dm_p_value": "0.000",
                  "seconds": "1234.56", "sharpe": "-12.34", "max_drawdown": "-100.0",
-                 "total_return": "-1234.5", "health": "degraded — retrain suggested"}
+                 "total_return": "-1234.5", "health": "degraded"}  # the reasons: tooltip
 
 
 class ResultsPanel(QWidget):

@@ -37,6 +37,7 @@ from cryptodesk.app.session import Change, Session
 from cryptodesk.errors import CryptoDeskError, DataError
 from cryptodesk.gui.panels.dataset_picker import DatasetPicker
 from cryptodesk.gui.panels.param_form import ParamForm
+from cryptodesk.gui.panels.wf_strip import WalkForwardStrip
 from cryptodesk.gui.run_controller import RunRequest
 from cryptodesk.gui.session_view import follow, redraw_timer
 from cryptodesk.gui.tasks import TaskRunner, format_eta
@@ -107,8 +108,9 @@ class TrainingPanel(QWidget):
             "Horizon 1; last 365 daily bars (720 hourly) as test; refit every 30 (168 hourly); "
             "expanding window")
         self.wf1_button.clicked.connect(self.apply_wf1)
-        wf_box = QGroupBox("Walk-forward")
-        self.wf_layout = QVBoxLayout(wf_box)
+        # kept in sight under the scrolling forms: a summary line, the form folded out on demand
+        self.wf_strip = wf_box = WalkForwardStrip()
+        self.wf_layout = wf_box.body_layout
         self.wf_layout.addWidget(self.wf_loading)
         self.wf_layout.addWidget(self.wf1_button, 0, Qt.AlignmentFlag.AlignLeft)
         self.strategy_loading = QLabel("Loading the trading settings…")
@@ -127,7 +129,7 @@ class TrainingPanel(QWidget):
         il.setContentsMargins(0, 0, 0, 0)
         models_box = QGroupBox("Models")
         QVBoxLayout(models_box).addWidget(self.models)
-        for box in (models_box, params_box, wf_box, strategy_box, self.picker):
+        for box in (models_box, params_box, strategy_box, self.picker):
             il.addWidget(box)
         il.addStretch(1)
         scroll = QScrollArea()
@@ -156,6 +158,7 @@ class TrainingPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(scroll, 1)
+        layout.addWidget(self.wf_strip)
         layout.addLayout(buttons)
         layout.addWidget(self.progress)
         layout.addWidget(self.progress_label)
@@ -253,6 +256,7 @@ class TrainingPanel(QWidget):
         self._classes_ready = True
         self.wf_form = self._place(ParamForm(classes["walk-forward"]), self.wf_layout,
                                    self.wf_loading, "wf")
+        self.wf_strip.follow(self.wf_form)
         self.strategy_form = self._place(
             ParamForm(classes["strategy"], show_advanced=self.advanced.isChecked()),
             self.strategy_layout, self.strategy_loading, "strategy")
