@@ -98,3 +98,30 @@ def test_progress_rises_steadily_across_naive_lightgbm_and_lstm(window, qtbot) -
     # the LSTM is the expensive one: it gets most of the bar, naive a sliver
     lstm_from = next(f for _t, f, m in seen if m.startswith("lstm"))
     assert lstm_from < 0.7
+
+
+def test_ctrl_click_in_the_table_overlays_models_and_compares_residuals(window, qtbot) -> None:
+    from PySide6.QtCore import Qt
+
+    tiny_run(window, ["drift", "arima"], test_size=30, refit_every=15)
+    with qtbot.waitSignal(window.run_finished, timeout=180_000):
+        window.start_training()
+    view, panel = window.results.view, window.results
+
+    def click(name: str, modifier=Qt.KeyboardModifier.NoModifier) -> None:
+        row = panel.proxy.mapFromSource(panel.model.index(panel.model.row_of(name), 0)).row()
+        rect = view.visualRect(panel.proxy.index(row, 0))
+        qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, modifier, rect.center())
+
+    click("drift")
+    click("naive", Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: window.chart.overlays() == ["naive", "drift"]
+                    or window.chart.overlays() == ["drift", "naive"], timeout=3_000)
+    residual = window.chart.residual
+    assert {residual.model, residual.other_model} == {"drift", "naive"}
+    click("arima", Qt.KeyboardModifier.ShiftModifier)  # a range: three models overlaid
+    qtbot.waitUntil(lambda: len(window.chart.overlays()) == 3, timeout=3_000)
+    assert all(window.chart.price.band_visible(i) for i in range(3))
+    click("drift")  # a plain click: one model again, no comparison
+    qtbot.waitUntil(lambda: window.chart.overlays() == ["drift"], timeout=3_000)
+    assert residual.other_model == ""

@@ -18,9 +18,44 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtGui import QFontMetrics
+from PySide6.QtGui import QColor, QFontMetrics, QPen
 
 HOUR, DAY = 3_600.0, 86_400.0
+
+
+class OpaqueGrid:
+    """Grid lines in the colour they would have over the background, but opaque, drawn
+    behind the data (the row puts its axes under the view box).
+
+    pyqtgraph draws grid lines with a translucent pen over the plot: every line is blended
+    across the whole row on every pan frame, which was a third of a frame's time on a
+    million-bar chart. An opaque line of the blended colour looks the same and takes the
+    raster engine's fast path."""
+
+    grid_background: QColor | None = None
+
+    def generateDrawSpecs(self, p):
+        specs = super().generateDrawSpecs(p)  # type: ignore[misc]
+        bg = self.grid_background
+        if specs is None or bg is None:
+            return specs
+        axis_spec, ticks, texts = specs
+        pens: dict[int, QPen] = {}
+        out = []
+        for pen, p1, p2 in ticks:
+            color = pen.color()
+            if color.alpha() < 255:
+                key = color.rgba()
+                if key not in pens:
+                    a = color.alphaF()
+                    solid = QPen(pen)
+                    solid.setColor(QColor(round(color.red() * a + bg.red() * (1 - a)),
+                                          round(color.green() * a + bg.green() * (1 - a)),
+                                          round(color.blue() * a + bg.blue() * (1 - a))))
+                    pens[key] = solid
+                pen = pens[key]
+            out.append((pen, p1, p2))
+        return axis_spec, out, texts
 
 
 def _utc(value: float) -> datetime | None:
@@ -59,7 +94,7 @@ def context_labels(values: list[float], spacing: float, first_hidden: bool = Fal
     return out
 
 
-class ContextDateAxis(pg.DateAxisItem):
+class ContextDateAxis(OpaqueGrid, pg.DateAxisItem):
     """UTC time axis whose labels carry their context (see module docstring)."""
 
     EDGE = 0.03  # a first tick this close (share of the range) to the left end loses its label
@@ -107,14 +142,14 @@ def compact(value: float) -> str:
     return f"{value:.3g}" if value else "0"
 
 
-class CompactAxis(pg.AxisItem):
+class CompactAxis(OpaqueGrid, pg.AxisItem):
     """A value axis in K/M/B (volumes)."""
 
     def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
         return [compact(v * scale) for v in values]
 
 
-class PriceAxis(pg.AxisItem):
+class PriceAxis(OpaqueGrid, pg.AxisItem):
     """A price axis; on a log scale its ticks read as prices (``10K``), not exponents."""
 
     def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:

@@ -15,6 +15,7 @@ from typing import ClassVar
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtGui import QColor
 
 from cryptodesk.gui.charts.axes import ContextDateAxis, PriceAxis
 from cryptodesk.gui.theme import LIGHT, Theme
@@ -43,11 +44,15 @@ class ChartRow:
         item = self.plot_item
         item.setMenuEnabled(False)
         item.getAxis("left").setWidth(LEFT_AXIS_WIDTH)
-        item.getAxis("left").enableAutoSIPrefix(False)
+        for side in ("left", "top", "right"):
+            # the hidden top/right axes too: with the prefix on, every range change re-renders
+            # their (invisible) label's HTML and re-lays them out
+            item.getAxis(side).enableAutoSIPrefix(False)
         for side in ("left", "bottom"):
             # major and minor ticks only: the third tick level's grid lines cost more to blend
             # than all the candles of a frame
             item.getAxis(side).setStyle(maxTickLevel=1)
+            item.getAxis(side).setZValue(-200)  # grid behind the data (opaque: axes.OpaqueGrid)
         item.setMouseEnabled(x=True, y=False)
         item.enableAutoRange(y=True)
         item.setAutoVisible(y=True)
@@ -94,6 +99,7 @@ class ChartRow:
             axis = self.plot_item.getAxis(side)
             axis.setPen(pg.mkPen(theme.chart_fg))
             axis.setTextPen(pg.mkPen(theme.chart_fg))
+            axis.grid_background = QColor(theme.chart_bg)
         self.plot_item.showGrid(x=True, y=True, alpha=theme.grid_alpha)
 
     # ---------------------------------------------------------------- helpers
