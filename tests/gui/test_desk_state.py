@@ -95,9 +95,9 @@ def test_walk_forward_settings_follow_the_timeframe(window, qtbot) -> None:
     assert tp.spec().test_size == 720 and tp.spec().refit_every == 168
     _show(window, qtbot, 0)
     assert tp.spec().test_size == 365
-    tp.set_spec(test_size=100)  # typed by the user: stays
+    tp.set_spec(test_size=100)  # typed by the user: the pair stays as it is
     _show(window, qtbot, 1)
-    assert tp.spec().test_size == 100 and tp.spec().refit_every == 168
+    assert tp.spec().test_size == 100 and tp.spec().refit_every == 30
 
 
 def test_errors_keep_their_digits_at_xrp_prices(window) -> None:

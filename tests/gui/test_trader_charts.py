@@ -121,9 +121,12 @@ def test_volume_axis_in_kmb_and_tallest_bar_not_clipped(chart, qtbot) -> None:
         _paint(qtbot, chart)
         item = volume.bars
         level, j0, j1 = item.pyramid.pick(float(lo), float(hi), item._max_bars)
-        drawn = float(np.nanmax(level.volume[j0:j1]))
+        drawn = float(np.nanmax(level.peak_volume[j0:j1]))
         top = volume.view_box.viewRange()[1][1]
         assert top >= drawn, f"tallest drawn bar {drawn:.3g} above the row's top {top:.3g}"
+        # zoomed out the axis still reads volume per bar (the readout's unit), not sums
+        i0, i1 = pyr.index_range(float(lo), float(hi))
+        assert top <= 1.5 * float(np.nanmax(pyr.base.volume[max(0, i0 - 64):i1 + 64]))
 
 
 def test_legends_toggle_and_menu_rows(chart, qtbot) -> None:

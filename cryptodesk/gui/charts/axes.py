@@ -98,6 +98,7 @@ class ContextDateAxis(OpaqueGrid, pg.DateAxisItem):
     """UTC time axis whose labels carry their context (see module docstring)."""
 
     EDGE = 0.03  # a first tick this close (share of the range) to the left end loses its label
+    LABEL_PX = 40  # room one label needs ("22:00", "Sep", "2019") with a gap
 
     def __init__(self, orientation: str = "bottom", **kwargs: object) -> None:
         super().__init__(orientation, utcOffset=0, **kwargs)
@@ -109,8 +110,14 @@ class ContextDateAxis(OpaqueGrid, pg.DateAxisItem):
         levels = levels[: int(self.style.get("maxTickLevel", 1)) + 1]
         if not levels:
             return []
-        values = sorted({float(v) for _spacing, vs in levels for v in vs})
-        return [(levels[-1][0], values)]
+        # the finer level only while its labels fit side by side; otherwise the coarser alone
+        room = max(1, int(size / self.LABEL_PX))
+        for depth in range(len(levels), 0, -1):
+            values = sorted({float(v) for _spacing, vs in levels[:depth] for v in vs
+                             if minVal <= v <= maxVal})
+            if len(values) <= room or depth == 1:
+                return [(levels[depth - 1][0], values)]
+        return []
 
     def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
         lo, hi = self.range
@@ -158,6 +165,24 @@ class PriceAxis(OpaqueGrid, pg.AxisItem):
         if values and max(abs(v * scale) for v in values) >= 10_000 and spacing * scale >= 1:
             return [f"{v * scale:,.0f}" for v in values]  # 140,000 reads faster than 140000
         return super().tickStrings(values, scale, spacing)
+
+    def tickValues(self, minVal: float, maxVal: float, size: float) -> list:
+        """On a log scale: 1-2-5 steps of each decade labelled (``200``, ``500``, ``2K``...)
+        when there is room, the other whole multiples as unlabelled minor ticks."""
+        if not self.logMode or not (np.isfinite(minVal) and np.isfinite(maxVal)):
+            return super().tickValues(minVal, maxVal, size)
+        lo, hi = sorted((minVal, maxVal))
+        decades = range(int(np.floor(lo)), int(np.ceil(hi)) + 1)
+        major, minor = [], []
+        for d in decades:
+            for m in range(1, 10):
+                v = d + float(np.log10(m))
+                if lo <= v <= hi:
+                    (major if m in (1, 2, 5) else minor).append(v)
+        if len(major) * 22 > size:  # too tight for 1-2-5: decades only
+            minor = sorted(minor + [v for v in major if abs(v - round(v)) > 1e-9])
+            major = [v for v in major if abs(v - round(v)) <= 1e-9]
+        return [(1.0, major), (None, minor)]
 
     def logTickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
         out = []

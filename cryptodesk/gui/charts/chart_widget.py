@@ -61,6 +61,10 @@ class ChartWidget(QWidget):
         self.readout.setFont(mono)
         # long one-line texts must not set the window's minimum width (small screens)
         self.readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        # every series shown has its value in the readout: two lines, wrapped between them
+        # (a fixed height: the chart must not jump as the mouse moves)
+        self.readout.setWordWrap(True)
+        self.readout.setFixedHeight(2 * self.readout.fontMetrics().lineSpacing() + 2)
         self.title = QLabel("No series loaded")
         self.title.setObjectName("chartTitle")
         font = self.title.font()

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 MOUSE_RATE_HZ = 30
 SEPARATOR = "&nbsp;&nbsp;"
+WRAP_SEPARATOR = "&nbsp; "  # the one place a long readout may wrap
 
 
 class Crosshair:
@@ -85,7 +86,9 @@ class Crosshair:
             info = row.info_text(bar)
             if info:
                 parts.append(info)
-        return SEPARATOR.join(parts)
+        # a long readout wraps between the rows' parts, never inside one ("O 2.29" stays whole)
+        return WRAP_SEPARATOR.join(f"<span style='white-space:nowrap'>{p}</span>"
+                                   for p in parts)
 
     def apply_theme(self, theme: Theme) -> None:
         pen = pg.mkPen(theme.crosshair, style=Qt.PenStyle.DotLine)

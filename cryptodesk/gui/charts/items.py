@@ -199,24 +199,26 @@ class CandlestickItem(_PyramidItem):
 
 
 class VolumeItem(_PyramidItem):
-    """Volume bars from zero, coloured by the candle's direction."""
+    """Volume bars from zero, coloured by the candle's direction. Zoomed out, a merged bar is
+    as tall as the largest bar it stands for (peak downsampling, as the candles' wicks): the
+    axis keeps reading volume per bar, and no spike is hidden."""
 
     def _compute_bounds(self) -> QRectF:
         base = self._pyr.base  # type: ignore[union-attr]
         top = self._pyr.levels[-1]  # type: ignore[union-attr]
-        hi = float(np.nanmax(top.volume)) if np.isfinite(top.volume).any() else 1.0
+        hi = float(np.nanmax(top.peak_volume)) if np.isfinite(top.peak_volume).any() else 1.0
         x0, x1 = float(base.x[0]), float(base.x[-1]) + base.width
         return QRectF(x0 - base.width, 0.0, x1 - x0 + 2 * base.width, max(hi, 1e-9))
 
     def _y_extent(self, level: Level, j0: int, j1: int) -> tuple[float, float] | None:
-        part = level.volume[j0:j1]
+        part = level.peak_volume[j0:j1]
         if not np.isfinite(part).any():
             return None
         return (0.0, float(np.nanmax(part)) * VOLUME_HEADROOM)
 
     def _build(self, level: Level, j0: int, j1: int, sx: float, sy: float) -> None:
         xc = np.round((level.x[j0:j1] + level.width / 2) * sx) + 0.5
-        o, c, v = level.open[j0:j1], level.close[j0:j1], level.volume[j0:j1]
+        o, c, v = level.open[j0:j1], level.close[j0:j1], level.peak_volume[j0:j1]
         ok = np.isfinite(v)
         bar = 0.8 * level.width * abs(sx)
         self._paths = []

@@ -3,7 +3,8 @@
 WF1 uses 365 test bars refitted every 30 on daily data and 720 refitted every 168 on hourly
 data (:mod:`cryptodesk.evaluation.presets`). When a series of the other kind is shown, the
 settings the user has not changed (still the preset's numbers for the previous timeframe)
-move to the preset's numbers for the new one; settings the user typed stay.
+move to the preset's numbers for the new one; once the user has typed either, both stay (a
+mixed pair would be neither the user's protocol nor WF1).
 """
 
 from __future__ import annotations
@@ -26,4 +27,6 @@ def preset_update(current: dict[str, Any], old_timeframe: str,
         return {}
     if old == new:
         return {}
-    return {k: new[k] for k in FOLLOWED if current.get(k) == old[k] and new[k] != old[k]}
+    if any(current.get(k) != old[k] for k in FOLLOWED):  # the user set them: theirs stay
+        return {}
+    return {k: new[k] for k in FOLLOWED}
