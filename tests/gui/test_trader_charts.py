@@ -247,3 +247,20 @@ def _near(pixel: QColor, band: QColor, bg: str) -> bool:
     return all(min(b, c) - 6 <= p <= max(b, c) + 6 for p, b, c in
                ((pixel.red(), back.red(), band.red()), (pixel.green(), back.green(), band.green()),
                 (pixel.blue(), back.blue(), band.blue())))
+
+
+def test_view_menu_log_scale_and_legends(window) -> None:
+    acts, chart, loss = window.menu_actions, window.chart, window.loss_chart
+    assert acts.log_scale.shortcut().toString() == "Ctrl+L"
+    acts.log_scale.trigger()
+    assert chart.log_scale and acts.log_scale.isChecked()
+    chart.log_button.click()  # the button and the menu stay in step
+    assert not chart.log_scale and not acts.log_scale.isChecked()
+    loss.set_losses("lstm", np.arange(1.0, 4.0), np.ones(3), np.ones(3))
+    assert loss.legend.isVisible()
+    acts.legends.trigger()  # off: both charts' legends go, and stay gone on new data
+    assert not chart.legends_shown and not loss.legend.isVisible()
+    loss.set_losses("lstm", np.arange(1.0, 5.0), np.ones(4), np.ones(4))
+    assert not loss.legend.isVisible()
+    acts.legends.trigger()
+    assert chart.legends_shown and loss.legend.isVisible()
