@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QLineF, QRectF, Qt
+from PySide6.QtCore import QLineF, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QPainter, QPen
 
 from cryptodesk.gui.charts.levels import Level, OhlcPyramid
@@ -50,6 +50,12 @@ class _PyramidItem(pg.GraphicsObject):
         # is drawn (a coarser level's summed volumes are taller than a finer one's bars)
         self._max_bars = 1000.0
         self.setFlag(self.GraphicsItemFlag.ItemUsesExtendedStyleOption)
+
+    def _bounds_changed(self) -> None:
+        try:
+            self.informViewBoundsChanged()
+        except RuntimeError:  # the item was deleted before the timer fired
+            pass
 
     def setLogMode(self, x: bool, y: bool) -> None:
         """Called by the PlotItem when its axes switch scale: draw log10 of the prices."""
@@ -129,7 +135,8 @@ class _PyramidItem(pg.GraphicsObject):
         max_bars = width_px / PIXELS_PER_BAR
         if abs(max_bars - self._max_bars) > 1:  # resized: auto-range must follow the new level
             self._max_bars = max_bars
-            self.informViewBoundsChanged()
+            # not from inside a paint: the view re-ranges once this frame is drawn
+            QTimer.singleShot(0, self._bounds_changed)
         level, j0, j1 = self._pyr.pick(view.left(), view.right(), max_bars)
         key = (id(level), j0, j1, sx, sy, self.log_y)
         if key != self._cache_key:
