@@ -13,15 +13,19 @@ out, Home shows everything, L switches the price scale between linear and log.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from html import unescape
+from pathlib import Path
 from typing import TypeVar
 
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QPointF, Qt, Signal
 from PySide6.QtGui import QFont, QKeyEvent
 from PySide6.QtWidgets import (
     QApplication,
+    QFileDialog,
     QHBoxLayout,
     QLabel,
     QSizePolicy,
@@ -32,6 +36,7 @@ from PySide6.QtWidgets import (
 
 from cryptodesk.gui.charts.chart_menu import install_chart_menu
 from cryptodesk.gui.charts.crosshair import Crosshair, stamp_text
+from cryptodesk.gui.charts.export import FILTERS
 from cryptodesk.gui.charts.row import ChartRow
 from cryptodesk.gui.theme import LIGHT, Theme
 
@@ -195,7 +200,7 @@ class ChartWidget(QWidget):
                 legend.setVisible(on and bool(legend.items))
 
     # ---------------------------------------------------------------- cursor, export
-    def cursor_at(self, scene_pos: object) -> tuple[ChartRow, float, float] | None:
+    def cursor_at(self, scene_pos: QPointF) -> tuple[ChartRow, float, float] | None:
         """The shown row under ``scene_pos``, the bar time and the value there."""
         for row in self.shown_rows():
             if row.plot_item.sceneBoundingRect().contains(scene_pos):
@@ -211,9 +216,6 @@ class ChartWidget(QWidget):
 
     def values_text(self, row: ChartRow, x: float, y: float) -> str:
         """The readout at bar ``x`` as plain text, and the value of ``row``'s axis at ``y``."""
-        import re
-        from html import unescape
-
         text = unescape(re.sub(r"<[^>]+>", "", self.crosshair.text(x))).replace("\xa0", " ")
         return f"{text.strip()}  |  {row.title or row.name} at cursor: {y:,.6g}"
 
@@ -238,7 +240,7 @@ class ChartWidget(QWidget):
         models = f"models: {', '.join(names)}" if names else "no model shown"
         return title, f"{models} · {span} (UTC){scale}"
 
-    def export_to(self, path: object) -> object:
+    def export_to(self, path: str | Path) -> Path:
         """Write the chart (title, legends, rows) as PNG or SVG (by suffix); returns the path."""
         from cryptodesk.gui.charts.titled_export import export_titled
 
@@ -253,14 +255,8 @@ class ChartWidget(QWidget):
         self.exported.emit(out)
         return out
 
-    def ask_export(self, suffix: str = ".png") -> object:
+    def ask_export(self, suffix: str = ".png") -> Path | None:
         """Ask for a file name (PNG or SVG) and export there."""
-        from pathlib import Path
-
-        from PySide6.QtWidgets import QFileDialog
-
-        from cryptodesk.gui.charts.export import FILTERS
-
         start = str(Path.home() / f"chart{suffix}")
         chosen = FILTERS if suffix == ".png" else ";;".join(reversed(FILTERS.split(";;")))
         path, selected = QFileDialog.getSaveFileName(self, "Export chart", start, chosen)
