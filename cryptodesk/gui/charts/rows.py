@@ -163,7 +163,8 @@ class ResidualRow(ChartRow):
     def apply_theme(self, theme: Theme) -> None:
         super().apply_theme(theme)
         self.curve.setPen(pg.mkPen(theme.residual, width=1.2))
-        self.other.setPen(pg.mkPen(self._other_color(), width=1.2))
+        # dashed: where two models' residuals coincide, both stay visible
+        self.other.setPen(pg.mkPen(self._other_color(), width=1.4, style=Qt.PenStyle.DashLine))
         self.zero.setPen(pg.mkPen(theme.muted, style=Qt.PenStyle.DashLine))
         legend_colors(self.legend, theme)
 
