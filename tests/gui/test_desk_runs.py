@@ -119,6 +119,9 @@ def test_ctrl_click_in_the_table_overlays_models_and_compares_residuals(window, 
                     or window.chart.overlays() == ["drift", "naive"], timeout=3_000)
     residual = window.chart.residual
     assert {residual.model, residual.other_model} == {"drift", "naive"}
+    # the readout follows: both models' forecasts and residuals at the last bar
+    text = window.chart.readout.text()
+    assert text.count("resid") == 2 and "naive" in text and "drift" in text
     click("arima", Qt.KeyboardModifier.ShiftModifier)  # a range: three models overlaid
     qtbot.waitUntil(lambda: len(window.chart.overlays()) == 3, timeout=3_000)
     assert all(window.chart.price.band_visible(i) for i in range(3))

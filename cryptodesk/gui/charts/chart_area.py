@@ -88,6 +88,8 @@ class ChartArea(ChartWidget):
                 self.draw_forecasts()
             if "signals" in dirty:
                 self.draw_signals()
+        if dirty:
+            self.refresh_readout()  # the values under the cursor changed with them
 
     # ---------------------------------------------------------------- drawing
     def draw_series(self) -> None:

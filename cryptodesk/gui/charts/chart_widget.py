@@ -214,6 +214,15 @@ class ChartWidget(QWidget):
                 return row, bar, y
         return None
 
+    def refresh_readout(self) -> None:
+        """The readout again where it was last taken (or at the last bar): what is drawn
+        there changed (another model picked, new forecasts)."""
+        x = self.crosshair.last_x
+        pyramid = getattr(self.lead, "pyramid", None)
+        if x is None and pyramid is not None and len(pyramid):
+            x = float(pyramid.base.x[-1])
+        self.readout.setText(" " if x is None else self.crosshair.text(x))
+
     def values_text(self, row: ChartRow, x: float, y: float) -> str:
         """The readout at bar ``x`` as plain text, and the value of ``row``'s axis at ``y``."""
         text = unescape(re.sub(r"<[^>]+>", "", self.crosshair.text(x))).replace("\xa0", " ")

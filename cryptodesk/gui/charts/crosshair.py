@@ -32,6 +32,7 @@ class Crosshair:
         self._vlines: dict[str, pg.InfiniteLine] = {}
         self.hline = pg.InfiniteLine(angle=0, movable=False)
         self._hline_row: ChartRow | None = None
+        self.last_x: float | None = None  # where the readout was last taken
         self._proxy = pg.SignalProxy(chart.glw.scene().sigMouseMoved, rateLimit=MOUSE_RATE_HZ,
                                      slot=self._on_mouse)
 
@@ -73,6 +74,7 @@ class Crosshair:
             self.hline.setVisible(True)
         else:
             self.hline.setVisible(False)
+        self.last_x = x
         self.chart.readout.setText(self.text(x))
         self.chart.hovered.emit(x)
 
