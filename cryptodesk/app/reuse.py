@@ -49,6 +49,28 @@ def reusable(old_spec: Any, old_result: Any, finished: set[str], spec: Any) -> d
     return out
 
 
+def reusable_scored(old_spec: Any, scored: dict[str, Any], spec: Any) -> dict[str, Any]:
+    """Like :func:`reusable`, for a run that ended before its report (cancelled, failed): the
+    models it finished, from their ``ModelScored`` events (``scored``: model key -> event)."""
+    if old_spec is None or spec.data.sha256 is None or _work(old_spec) != _work(spec):
+        return {}
+    old_models = {m.key: m.to_dict() for m in old_spec.models}
+    out: dict[str, Any] = {}
+    for model in spec.models:
+        event = scored.get(model.key)
+        timings = getattr(event, "timings", None) or {}
+        if (event is None or "test_start" not in timings
+                or old_models.get(model.key) != model.to_dict()):
+            continue
+        entry = {"config": dict(model.config), "fits": list(event.fits),
+                 "timings": {k: v for k, v in timings.items()
+                             if k not in ("test_start", "train_rows_first")}}
+        out[model.key] = {"forecasts": event.forecasts, "entry": entry,
+                          "test_start": timings["test_start"],
+                          "train_rows_first": timings.get("train_rows_first", 0)}
+    return out
+
+
 def restore(reuse: dict[str, Any], spec: Any) -> dict[str, Any]:
     """The carried-over models as walk-forward results (in the worker)."""
     import pandas as pd

@@ -39,6 +39,9 @@ class ModelScored:
     seconds: float
     n_fits: int
     fits: list[dict[str, Any]] = field(default_factory=list)
+    # the walk-forward's timings, test start and first training size: what a later run needs
+    # to carry this model over (app/reuse.py) even when this run is cancelled before its report
+    timings: dict[str, Any] = field(default_factory=dict)
 
 
 wire.register(ModelScored)
@@ -264,7 +267,14 @@ def execute_run(spec: RunSpec, ctx: TaskContext | None = None, store: Any = None
                                  spec.protocol)
         res = results[key]
         ctx.partial(ModelScored(key, scored.metrics[key], res.forecasts,
-                                res.total_seconds, res.n_fits, res.fits))
+                                res.total_seconds, res.n_fits, res.fits, timings={
+                                    "total_seconds": res.total_seconds,
+                                    "cpu_seconds": res.cpu_seconds,
+                                    "fit_seconds": res.fit_seconds,
+                                    "predict_seconds": res.predict_seconds,
+                                    "n_fits": res.n_fits,
+                                    "test_start": res.test_start.isoformat(),
+                                    "train_rows_first": res.train_rows_first}))
     report = assemble_report(candles, results, spec.protocol, seed=spec.seed,
                              preset=spec.preset, seconds=time.perf_counter() - started)
     monitor = MonitorSpec(window=spec.monitor_window, k=spec.monitor_k)

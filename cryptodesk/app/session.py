@@ -92,6 +92,7 @@ class ModelResult:
     losses: LossBuffer = field(default_factory=LossBuffer)
     trading: dict[str, float | None] = field(default_factory=dict)
     health: dict[str, Any] = field(default_factory=dict)
+    scored: Any = None  # the ModelScored event (its forecasts and timings: app/reuse.py)
 
     @property
     def finished(self) -> bool:
@@ -275,6 +276,7 @@ class Session:
                 if model is not None:
                     model.status, model.metrics = DONE, dict(event.metrics)
                     model.seconds = float(event.seconds)
+                    model.scored = event
                     model.forecasts.set_frame(event.forecasts)
                     touched.setdefault("model", set()).add(event.name)
                     touched.setdefault("forecasts", set()).add(event.name)

@@ -139,14 +139,18 @@ class RunController(QObject):
 
     def _reusable(self, key: Any, spec: Any) -> dict[str, Any]:
         """Models of the series' last run that ``spec`` would walk forward identically
-        (:mod:`cryptodesk.app.reuse`); a run in progress on the series offers none."""
-        from cryptodesk.app.reuse import reusable
+        (:mod:`cryptodesk.app.reuse`), also those a cancelled run had finished; a run in
+        progress on the series offers none."""
+        from cryptodesk.app.reuse import reusable, reusable_scored
         from cryptodesk.app.session import DONE
 
         last = self.session.results_for(key)
-        if last is None or last.result is None or (self.running and self._run_key == key):
+        if last is None or last.spec is None or (self.running and self._run_key == key):
             return {}
         finished = {n for n, m in last.models.items() if m.status == DONE}
+        if last.result is None:  # cancelled or failed: the models it finished still count
+            return reusable_scored(last.spec, {n: last.models[n].scored for n in finished
+                                               if last.models[n].scored is not None}, spec)
         return reusable(last.spec, last.result, finished, spec)
 
     def cancel(self, grace_s: float = CANCEL_GRACE_S) -> bool:

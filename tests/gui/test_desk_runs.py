@@ -128,3 +128,27 @@ def test_ctrl_click_in_the_table_overlays_models_and_compares_residuals(window, 
     click("drift")  # a plain click: one model again, no comparison
     qtbot.waitUntil(lambda: window.chart.overlays() == ["drift"], timeout=3_000)
     assert residual.other_model == ""
+
+
+def test_models_a_cancelled_run_finished_are_reused(window, qtbot) -> None:
+    tp = window.training
+    tiny_run(window, ["lightgbm", "lstm"], test_size=40, refit_every=10)
+    tp.select_model("lightgbm")
+    tp.form("lightgbm").set_values({"n_estimators": 10})
+    tp.select_model("lstm")
+    tp.form("lstm").set_values({**LSTM_SMALL, "max_epochs": 500})  # far too long to finish
+    window.start_training()
+    qtbot.waitUntil(lambda: _statuses(window).get("lightgbm") == "done"
+                    and _statuses(window).get("lstm") == "running", timeout=180_000)
+    kept = window.session.current.models["lightgbm"].seconds
+    with qtbot.waitSignal(window.run_cancelled, timeout=60_000):
+        window.runs.cancel()
+    assert _statuses(window)["lstm"] == "cancelled"
+    tp.set_checked(["lightgbm", "drift"])
+    with qtbot.waitSignal(window.run_finished, timeout=120_000) as done:
+        window.start_training()
+    assert "reusing naive, lightgbm (same settings and data)" in window.session.progress.label
+    timings = done.args[0].timings()["lightgbm"]
+    assert timings["total_seconds"] == kept and timings["n_fits"] == 4
+    assert _statuses(window) == {"naive": "done", "lightgbm": "done", "drift": "done",
+                                 "buy & hold": "benchmark"}
