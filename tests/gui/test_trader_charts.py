@@ -61,6 +61,7 @@ def test_log_scale_by_button_key_and_menu_keeps_the_time_range(chart, qtbot) -> 
     _paint(qtbot, chart)
     price = chart.row("price")
     assert chart.log_scale and price.plot_item.ctrl.logYCheck.isChecked()
+    assert chart.log_button.font().bold()  # visibly on, in either theme
     lo, hi = price.view_box.viewRange()[1]
     # the view is in log10 units now, covering the whole history's lows and highs
     assert lo <= np.log10(close.min()) and hi >= np.log10(close.max()) and hi - lo < 6

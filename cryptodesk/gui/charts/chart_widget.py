@@ -182,6 +182,9 @@ class ChartWidget(QWidget):
         if self.log_button.isChecked() != on:
             self.log_button.setChecked(on)  # comes back here through toggled
             return
+        font = self.log_button.font()
+        font.setBold(on)  # a checked tool button is hard to tell in the dark theme
+        self.log_button.setFont(font)
         lead = self.lead
         if lead is None:
             return
