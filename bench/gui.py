@@ -6,7 +6,8 @@ Prints:
     process: a 10 ms QTimer heartbeat, in the app's real event loop, records how late each beat
     fires; the p99 and the max lateness are the stall figures (target p99 < 16 ms, max < 50 ms);
 (b) frame times for panning and zooming a 1,000,000-bar candle series (each frame: change the
-    x range, then repaint the chart synchronously; target median < 33 ms);
+    x range, then repaint the chart synchronously; target median <= 16 ms, i.e. 60 fps; the
+    GUI thread's own CPU per frame is printed beside the wall time);
 (c) seconds from process start to the main window shown, in a fresh process (target < 2.5 s),
     and whether torch / LightGBM / ccxt were imported by then (they must not be);
 (d) the same LSTM walk-forward from the GUI (a run spec in a worker process) and from
@@ -265,6 +266,7 @@ def bench_frames(quick: bool) -> dict[str, float]:
     x0, x1 = float(pyr.base.x[0]), float(pyr.base.x[-1])
     span = x1 - x0
     frames: dict[str, list[float]] = {"pan": [], "zoom": []}
+    cpu: dict[str, list[float]] = {"pan": [], "zoom": []}  # the GUI thread's own CPU per frame
     steps = 40 if quick else 120
 
     from PySide6.QtCore import QEvent, QObject
@@ -283,12 +285,13 @@ def bench_frames(quick: bool) -> dict[str, float]:
     def frame(kind: str, lo: float, hi: float) -> None:
         """One frame: the range change, the auto-range, and the repaint it causes."""
         before = PaintCounter.paints
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         chart.set_x_range(lo, hi)
         app.processEvents()
         if PaintCounter.paints == before:  # the platform did not paint yet: force it
             chart.glw.viewport().repaint()
         frames[kind].append((time.perf_counter() - t0) * 1000)
+        cpu[kind].append((time.thread_time() - c0) * 1000)
 
     # zoom from everything down to ~100 bars and back out, about the middle
     mid = x0 + span / 2
@@ -306,6 +309,7 @@ def bench_frames(quick: bool) -> dict[str, float]:
         out[f"{kind}_median_ms"] = _pct(values, 50)
         out[f"{kind}_p95_ms"] = _pct(values, 95)
         out[f"{kind}_max_ms"] = max(values)
+        out[f"{kind}_cpu_median_ms"] = _pct(cpu[kind], 50)
     return out
 
 
@@ -372,13 +376,14 @@ def main() -> int:
               f"{s['heavy_imported']}; {_load()}")
     if args.only in (None, "frames"):
         f = bench_frames(args.quick)
-        ok = "OK" if f["pan_median_ms"] < 33 and f["zoom_median_ms"] < 33 else "OVER TARGET"
+        ok = "OK" if f["pan_median_ms"] <= 16 and f["zoom_median_ms"] <= 16 else "OVER TARGET"
         print(f"(b) 1,000,000-bar candles: pyramid built in {f['pyramid_build_s']:.2f} s, "
               f"first draw {f['first_draw_s'] * 1000:.0f} ms; "
               f"pan median {f['pan_median_ms']:.1f} ms (p95 {f['pan_p95_ms']:.1f}, max "
               f"{f['pan_max_ms']:.1f}); zoom median {f['zoom_median_ms']:.1f} ms (p95 "
-              f"{f['zoom_p95_ms']:.1f}, max {f['zoom_max_ms']:.1f}) (target median < 33 ms: {ok}); "
-              f"{_load()}")
+              f"{f['zoom_p95_ms']:.1f}, max {f['zoom_max_ms']:.1f}) (target median <= 16 ms: {ok}); "
+              f"GUI thread CPU per frame: pan median {f['pan_cpu_median_ms']:.1f} ms, zoom "
+              f"{f['zoom_cpu_median_ms']:.1f} ms (less moved by other processes); {_load()}")
     if args.only in (None, "stalls"):
         a = bench_stalls(args.quick, args.screenshot)
         ok = "OK" if a["p99_ms"] < 16 and a["max_ms"] < 50 else "OVER TARGET"

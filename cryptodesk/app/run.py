@@ -28,10 +28,6 @@ from cryptodesk.app.signals import SignalsView, signals_view
 from cryptodesk.errors import CryptoDeskError, DataError
 from cryptodesk.jobs import TaskContext, null_context
 
-# A model's share of the run's progress bar, by the work one refit of it costs (relative).
-# Naive and drift fit in microseconds; the rest are weighted alike until the desk learns more.
-LIGHT_WEIGHT = 0.02
-
 
 @dataclass(frozen=True)
 class ModelScored:
@@ -43,6 +39,9 @@ class ModelScored:
     seconds: float
     n_fits: int
     fits: list[dict[str, Any]] = field(default_factory=list)
+    # the walk-forward's timings, test start and first training size: what a later run needs
+    # to carry this model over (app/reuse.py) even when this run is cancelled before its report
+    timings: dict[str, Any] = field(default_factory=dict)
 
 
 wire.register(ModelScored)
@@ -218,9 +217,12 @@ def make_forecaster(model: ModelSpec, spec: RunSpec | None = None) -> Any:
 
 # ---------------------------------------------------------------------- the run
 def execute_run(spec: RunSpec, ctx: TaskContext | None = None, store: Any = None,
-                candles: pd.DataFrame | None = None) -> RunOutcome:
+                candles: pd.DataFrame | None = None,
+                reused: dict[str, Any] | None = None) -> RunOutcome:
     """Run ``spec`` (see module docstring). ``candles``: the spec's data when the caller has
-    them already (they must match the spec's fingerprint); otherwise they are loaded."""
+    them already (they must match the spec's fingerprint); otherwise they are loaded.
+    ``reused``: walk-forward results of models the last run already did identically
+    (:mod:`cryptodesk.app.reuse`): they are scored again, not walked forward again."""
     from cryptodesk.evaluation.backtest import BASELINE, assemble_report
     from cryptodesk.evaluation.monitoring import MonitorSpec, monitor_report
     from cryptodesk.evaluation.walkforward import walk_forward
@@ -244,21 +246,35 @@ def execute_run(spec: RunSpec, ctx: TaskContext | None = None, store: Any = None
     if names[0] != BASELINE:
         raise DataError(f"a run spec starts with {BASELINE}, the baseline every model is "
                         "scored against")
-    weights = [_weight(m) for m in spec.models]
-    total, done = sum(weights), 0.0
+    reused = reused or {}
+    costs = _costs(spec, candles)
+    weights = [0.0 if m.key in reused else costs[m.key].total for m in spec.models]
+    total, done = sum(weights) or 1.0, 0.0
     results: dict[str, Any] = {}
     for index, (model, weight) in enumerate(zip(spec.models, weights, strict=True)):
         key = model.key
         ctx.partial(ModelStarted(key, index, len(names)))
         sub = ctx.child(done / total, (done + weight) / total)
         done += weight
-        results[key] = walk_forward(make_forecaster(model, spec), candles, spec.protocol, sub,
-                                    target=spec.target, label=key)
+        if key in reused:
+            results[key] = reused[key]
+            ctx.progress(done / total, f"{key}: kept from the last run (same settings and data)")
+        else:
+            results[key] = walk_forward(make_forecaster(model, spec), candles, spec.protocol,
+                                        sub, target=spec.target, label=key,
+                                        fit_share=costs[key].fit_share)
         scored = assemble_report(candles, {BASELINE: results[BASELINE], key: results[key]},
                                  spec.protocol)
         res = results[key]
         ctx.partial(ModelScored(key, scored.metrics[key], res.forecasts,
-                                res.total_seconds, res.n_fits, res.fits))
+                                res.total_seconds, res.n_fits, res.fits, timings={
+                                    "total_seconds": res.total_seconds,
+                                    "cpu_seconds": res.cpu_seconds,
+                                    "fit_seconds": res.fit_seconds,
+                                    "predict_seconds": res.predict_seconds,
+                                    "n_fits": res.n_fits,
+                                    "test_start": res.test_start.isoformat(),
+                                    "train_rows_first": res.train_rows_first}))
     report = assemble_report(candles, results, spec.protocol, seed=spec.seed,
                              preset=spec.preset, seconds=time.perf_counter() - started)
     monitor = MonitorSpec(window=spec.monitor_window, k=spec.monitor_k)
@@ -281,20 +297,21 @@ def execute_run(spec: RunSpec, ctx: TaskContext | None = None, store: Any = None
     return outcome
 
 
-def _weight(model: ModelSpec) -> float:
-    """A model's share of the progress bar: light for the baselines, heavier when tuned."""
-    from cryptodesk.models.registry import model_entry
+def _costs(spec: RunSpec, candles: pd.DataFrame) -> dict[str, Any]:
+    """Each model's expected cost (:mod:`cryptodesk.app.cost`): fits × epochs × windows (or
+    boosting rounds), plus forecasts; the progress bar is split by them."""
+    from cryptodesk.app.cost import expected_cost, test_bars
 
-    entry = model_entry(model.name)
-    if not (entry.library or entry.capabilities.composite):
-        return LIGHT_WEIGHT
-    return 1.0 if model.tuning is None else float(max(2, model.tuning.trials // 2))
+    forecasts = test_bars(spec.protocol, len(candles), candles.index)
+    return {m.key: expected_cost(m, spec.protocol, len(candles), forecasts) for m in spec.models}
 
 
 def run_job(payload: dict[str, Any], ctx: TaskContext) -> RunResult:
     """Job ``run``: ``payload["spec"]`` is a run spec dict; returns the run's result."""
     spec = RunSpec.from_dict(payload.get("spec"))
-    return execute_run(spec, ctx).result()
+    from cryptodesk.app.reuse import restore
+
+    return execute_run(spec, ctx, reused=restore(payload.get("reuse") or {}, spec)).result()
 
 
 # ---------------------------------------------------------------------- exports

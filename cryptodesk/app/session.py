@@ -36,6 +36,7 @@ QUEUED, RUNNING, DONE, CANCELLED, FAILED = "queued", "running", "done", "cancell
 METRIC_KEYS = ("n", "mae", "rmse", "mape", "directional_accuracy", "theils_u", "dm_p_value",
                "qlike", "mse_var", "mz_r2")  # the last three: volatility runs
 TRADING_KEYS = ("sharpe", "max_drawdown", "total_return")
+ETA_MIN_FRACTION, ETA_MIN_SECONDS = 0.05, 3.0  # an ETA from less is a guess: left out
 
 
 @dataclass(frozen=True)
@@ -63,10 +64,13 @@ class RunProgress:
     started: float = 0.0
 
     def eta(self, now: float | None = None) -> float | None:
-        """Seconds left, extrapolated from the fraction done (None while unknown)."""
-        if not self.running or self.fraction is None or self.fraction <= 0.02:
+        """Seconds left, extrapolated from the fraction done so far (the fraction is weighted
+        by each model's expected cost); None while too little of the run is seen to tell."""
+        if not self.running or self.fraction is None or self.fraction < ETA_MIN_FRACTION:
             return None
         elapsed = (time.monotonic() if now is None else now) - self.started
+        if elapsed < ETA_MIN_SECONDS:
+            return None
         return elapsed * (1.0 - self.fraction) / self.fraction
 
 
@@ -89,6 +93,7 @@ class ModelResult:
     losses: LossBuffer = field(default_factory=LossBuffer)
     trading: dict[str, float | None] = field(default_factory=dict)
     health: dict[str, Any] = field(default_factory=dict)
+    scored: Any = None  # the ModelScored event (its forecasts and timings: app/reuse.py)
 
     @property
     def finished(self) -> bool:
@@ -274,6 +279,7 @@ class Session:
                 if model is not None:
                     model.status, model.metrics = DONE, dict(event.metrics)
                     model.seconds = float(event.seconds)
+                    model.scored = event
                     model.forecasts.set_frame(event.forecasts)
                     touched.setdefault("model", set()).add(event.name)
                     touched.setdefault("forecasts", set()).add(event.name)

@@ -146,6 +146,12 @@ def origins_of(candles: pd.DataFrame, spec: WalkForwardSpec) -> np.ndarray:
     return np.arange(first - 1, len(candles) - 1, spec.stride)
 
 
+def _progress_at(forecasts: int, fits: int, total: int, n_fits: int, fit_share: float) -> float:
+    """The model's progress after ``forecasts`` of ``total`` forecasts and ``fits`` of
+    ``n_fits`` refits, the refits weighing ``fit_share``."""
+    return fit_share * min(fits, n_fits) / n_fits + (1.0 - fit_share) * forecasts / total
+
+
 def walk_forward(
     model: Forecaster | Callable[[], Forecaster],
     candles: pd.DataFrame,
@@ -153,6 +159,7 @@ def walk_forward(
     ctx: TaskContext | None = None,
     target: str = "price",
     label: str | None = None,
+    fit_share: float = 0.0,
 ) -> WalkForwardResult:
     """Run ``model`` through the walk-forward described by ``spec`` on ``candles``.
 
@@ -163,6 +170,9 @@ def walk_forward(
 
     ``model`` is an unfitted :class:`Forecaster` (refitted in place) or a factory returning a
     fresh one; ``label`` names its results and events (default: the model's name).
+    ``fit_share``: the part of the run's time its refits are expected to take; that part of
+    the progress moves inside the fits (a net's epochs) instead of standing still while they
+    run (0: progress counts forecasts only).
 
     Raises :class:`DataError` when the data are too short for the spec, and
     :class:`~cryptodesk.jobs.Cancelled` when cancelled (partial results already handed out
@@ -185,6 +195,8 @@ def walk_forward(
     close = candles[value_column(target, candles)].to_numpy(dtype=np.float64)
     h_max = spec.horizon
     total = len(origins)
+    n_fits_expected = 1 if not spec.refit_every else -(-total // spec.refit_every)
+    fit_share = min(max(float(fit_share), 0.0), 0.98)
     rows_o, rows_h = [], []
     values: dict[str, list[np.ndarray]] = {k: [] for k in ("forecast", "lower", "upper", "p_up")}
     n_fits, fit_s, pred_s = 0, 0.0, 0.0
@@ -198,7 +210,8 @@ def walk_forward(
         refit = n_fits == 0 or (spec.refit_every and step % spec.refit_every == 0)
         if refit:
             lo = 0 if spec.window == "expanding" else max(0, o + 1 - train_size)
-            fit_ctx = ctx.child(step / total, step / total, f"{name}: ")
+            lo_frac = _progress_at(step, n_fits, total, n_fits_expected, fit_share)
+            fit_ctx = ctx.child(lo_frac, lo_frac + fit_share / n_fits_expected, f"{name}: ")
             t0 = time.perf_counter()
             forecaster.fit(candles.iloc[lo : o + 1], fit_ctx, horizon=h_max, target=target)
             fit_s += time.perf_counter() - t0
@@ -241,7 +254,8 @@ def walk_forward(
                 actual=close[o + 1 : o + 1 + steps], done=step + 1, total=total,
             )
         )
-        ctx.progress((step + 1) / total, f"{name}: {step + 1}/{total} forecasts")
+        ctx.progress(_progress_at(step + 1, n_fits, total, n_fits_expected, fit_share),
+                     f"{name}: {step + 1}/{total} forecasts")
     origin_pos = np.concatenate(rows_o)
     horizons = np.concatenate(rows_h)
     target_pos = origin_pos + horizons

@@ -33,10 +33,10 @@ from cryptodesk.app.session import Session
 from cryptodesk.errors import CryptoDeskError
 from cryptodesk.gui import window_layout as layout
 from cryptodesk.gui.charts.chart_area import ChartArea
-from cryptodesk.gui.charts.export import ask_export
 from cryptodesk.gui.charts.loss_chart import LossChart
 from cryptodesk.gui.charts.series import LoadedSeries
 from cryptodesk.gui.compute import Compute
+from cryptodesk.gui.desk_memory import DeskMemory
 from cryptodesk.gui.dialogs import DownloadDialog, about_dialog, error_dialog, exchange_available
 from cryptodesk.gui.forecasting import ForecastDesk
 from cryptodesk.gui.panels.data_panel import DataPanel
@@ -81,7 +81,9 @@ class MainWindow(QMainWindow):
         self.compute = Compute(self)
         self.runs = RunController(self.session, self.compute,
                                   lambda: default_seed(self.settings), self)
-        default_key = ("demo", self.settings.default_symbol, self.settings.default_timeframe)
+        self.memory = DeskMemory(self.paths.data)  # last series, ticked models, last run
+        default_key = self.memory.series_key() or (
+            "demo", self.settings.default_symbol, self.settings.default_timeframe)
         self.chart = ChartArea(self.session)
         self.setCentralWidget(self.chart)
         self.data_panel = DataPanel(self.session, self.store, default_key)
@@ -105,6 +107,7 @@ class MainWindow(QMainWindow):
         self.menu_actions = WindowActions(self)
         self._connect()
         self.apply_theme(self.settings.theme, save=False)
+        self.memory.attach(self)
         if not layout.restore_layout(self, self.paths.config):
             layout.fit_to_screen(self, self.docks)
         for warning in settings_warnings or []:
@@ -236,8 +239,7 @@ class MainWindow(QMainWindow):
             self.runs.export(Path(path))
 
     def choose_chart_export(self) -> None:
-        ask_export(self, self.chart.glw.ci, "chart",
-                   lambda path: self.status_label.setText(f"Chart saved as {path}"))
+        self.chart.ask_export()  # titled (series, models, range); the status says where
 
     def _on_model_saved(self, info: dict[str, str]) -> None:
         self.library.refresh(select=info["id"])
@@ -292,6 +294,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.welcome is not None and self.welcome.isVisible():
             self.welcome.close()
+        self.memory.save()
         try:
             layout.save_layout(self, self.paths.config)
         except OSError:  # never block closing on a settings problem

@@ -121,9 +121,12 @@ class RunController(QObject):
         log.info("%s: run spec %s", label, json.dumps(spec.to_dict(), separators=(",", ":")))
         if self.running and self._run_key != series.key:  # superseded: its events are dropped
             self.session.end_run(self._run_key, "cancelled", "Cancelled: another run started.")
+        reuse = self._reusable(series.key, spec)
+        if reuse:
+            label += f" · reusing {', '.join(reuse)} (same settings and data)"
         self._run_key = series.key
         self.session.begin_run(series.key, spec, label + "…")
-        payload = {"spec": spec.to_dict()}
+        payload = {"spec": spec.to_dict(), "reuse": reuse}
         if self.warm_slot.busy:  # the worker loading the libraries will run it next
             from cryptodesk.app.jobs.events import Progress
 
@@ -136,6 +139,22 @@ class RunController(QObject):
             self.run_slot.start(self.run_job, payload, label)
         self.status.emit(label + "…")
         return spec
+
+    def _reusable(self, key: Any, spec: Any) -> dict[str, Any]:
+        """Models of the series' last run that ``spec`` would walk forward identically
+        (:mod:`cryptodesk.app.reuse`), also those a cancelled run had finished; a run in
+        progress on the series offers none."""
+        from cryptodesk.app.reuse import reusable, reusable_scored
+        from cryptodesk.app.session import DONE
+
+        last = self.session.results_for(key)
+        if last is None or last.spec is None or (self.running and self._run_key == key):
+            return {}
+        finished = {n for n, m in last.models.items() if m.status == DONE}
+        if last.result is None:  # cancelled or failed: the models it finished still count
+            return reusable_scored(last.spec, {n: last.models[n].scored for n in finished
+                                               if last.models[n].scored is not None}, spec)
+        return reusable(last.spec, last.result, finished, spec)
 
     def cancel(self, grace_s: float = CANCEL_GRACE_S) -> bool:
         """Ask the run to stop at its next batch or boosting round; a worker that has not

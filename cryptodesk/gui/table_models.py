@@ -77,8 +77,8 @@ RESULT_COLUMNS: tuple[tuple[str, str, str, str], ...] = (
     ("model", "Model", "", "Model name (naive = last close, the baseline)"),
     ("status", "Status", "", "Run status"),
     ("n", "N", "{:,.0f}", "Scored forecasts"),
-    ("mae", "MAE", "{:,.4g}", "Mean absolute error (price units)"),
-    ("rmse", "RMSE", "{:,.4g}", "Root mean squared error (price units)"),
+    ("mae", "MAE", "price", "Mean absolute error (price units)"),
+    ("rmse", "RMSE", "price", "Root mean squared error (price units)"),
     ("mape", "MAPE %", "{:.3f}", "Mean absolute percentage error"),
     ("directional_accuracy", "Dir. %", "{:.1f}",
      "Share of forecasts that got the direction of the move right (ties left out)"),
@@ -111,6 +111,20 @@ def hidden_columns(target: str) -> list[int]:
     other = PRICE_ONLY if target == "volatility" else VOLATILITY_ONLY
     return [i for i, (key, *_rest) in enumerate(RESULT_COLUMNS) if key in other]
 DEGRADED_PREFIX = "degraded"
+
+
+def fmt_error(value: float, digits: int = 3) -> str:
+    """An error in price units with ``digits`` significant digits and no exponent, at most
+    seven characters for prices from XRP's to BTC's: ``0.00235``, ``1.23``, ``1,235``."""
+    v = abs(value)
+    if v == 0:
+        return "0"
+    if v >= 10 ** (digits - 1):
+        return f"{value:,.0f}"
+    decimals = digits - 1 - math.floor(math.log10(v))
+    if decimals > 7:  # tinier than any price tick we show: the exponent is the honest form
+        return f"{value:.{digits - 1}e}"
+    return f"{value:.{decimals}f}"
 
 
 class ResultsTableModel(QAbstractTableModel):
@@ -183,7 +197,9 @@ class ResultsTableModel(QAbstractTableModel):
             if value is None:
                 return ""
             if fmt and isinstance(value, (int, float)):
-                return "—" if not math.isfinite(float(value)) else fmt.format(value)
+                if not math.isfinite(float(value)):
+                    return "—"
+                return fmt_error(float(value)) if fmt == "price" else fmt.format(value)
             return str(value)
         if role == SORT_ROLE:
             if isinstance(value, (int, float)):

@@ -53,6 +53,15 @@ class WindowActions:
                                         "files are stored")
         self.reset_layout = self._action("&Reset layout", w.reset_layout)
         self.show_all = self._action("Show &whole series", w.chart.show_all, "Home")
+        self.log_scale = self._action("&Log price scale", w.chart.log_button.toggle, "Ctrl+L",
+                                      "Switch the price axis between linear and logarithmic")
+        self.log_scale.setCheckable(True)
+        w.chart.log_button.toggled.connect(self.log_scale.setChecked)
+        self.legends = QAction("Show &legends", w, checkable=True, checked=True)
+        self.legends.setToolTip("Legends of the price chart and the loss chart (they can sit "
+                                "over the data; exported images always carry them)")
+        self.legends.toggled.connect(lambda on: (w.chart.set_legends_shown(on),
+                                                 w.loss_chart.set_legends_shown(on)))
         self.regimes = QAction("Shade &regimes", w, checkable=True)
         self.regimes.setEnabled(False)
         toggle = w.chart.regime_toggle
@@ -95,5 +104,6 @@ class WindowActions:
         for dock in (w.docks.data, w.docks.library, w.docks.training, w.docks.results):
             view.addAction(dock.toggleViewAction())
         view.addSeparator()
-        view.addActions([self.show_all, self.regimes, self.reset_layout])
+        view.addActions([self.show_all, self.log_scale, self.legends, self.regimes,
+                         self.reset_layout])
         bar.addMenu("&Help").addActions([self.welcome, self.about])

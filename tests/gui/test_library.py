@@ -123,9 +123,14 @@ def test_charts_export_png_and_svg(window, qtbot, tmp_path: Path, monkeypatch) -
         def screenPos(self):
             return QPointF(100, 100)
 
+        def scenePos(self):
+            return QPointF(300, 200)
+
     window.chart.export_click(Click())
     menu = window.chart.glw._export_menu
-    assert [a.text() for a in menu.actions()] == ["Export chart as PNG…", "Export chart as SVG…"]
+    texts = [a.text() for a in menu.actions()]
+    assert texts[-2:] == ["Export chart as PNG…", "Export chart as SVG…"]
+    assert "Reset zoom (Home)" in texts and "Copy values at cursor" in texts
     menu.close()
 
 

@@ -96,6 +96,8 @@ class ChartArea(ChartWidget):
                 self.draw_forecasts()
             if "signals" in dirty:
                 self.draw_signals()
+        if dirty:
+            self.refresh_readout()  # the values under the cursor changed with them
 
     # ---------------------------------------------------------------- drawing
     def draw_series(self) -> None:
@@ -142,6 +144,11 @@ class ChartArea(ChartWidget):
         if overlays:
             first = current.models[overlays[0].name].forecasts.arrays()
             self.residual.plot(first[0].copy(), first[4] - first[1], overlays[0].name)
+            # two or more picked: the second one's residuals beside the first (comparison)
+            other = (current.models[overlays[1].name].forecasts.arrays()
+                     if len(overlays) > 1 else None)
+            self.residual.compare(*((other[0].copy(), other[4] - other[1], overlays[1].name)
+                                    if other is not None else (np.array([]), np.array([]))))
         else:
             self.residual.clear()
 

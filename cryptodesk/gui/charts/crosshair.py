@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 MOUSE_RATE_HZ = 30
 SEPARATOR = "&nbsp;&nbsp;"
+WRAP_SEPARATOR = "&nbsp; "  # the one place a long readout may wrap
 
 
 class Crosshair:
@@ -31,6 +32,7 @@ class Crosshair:
         self._vlines: dict[str, pg.InfiniteLine] = {}
         self.hline = pg.InfiniteLine(angle=0, movable=False)
         self._hline_row: ChartRow | None = None
+        self.last_x: float | None = None  # where the readout was last taken
         self._proxy = pg.SignalProxy(chart.glw.scene().sigMouseMoved, rateLimit=MOUSE_RATE_HZ,
                                      slot=self._on_mouse)
 
@@ -72,6 +74,7 @@ class Crosshair:
             self.hline.setVisible(True)
         else:
             self.hline.setVisible(False)
+        self.last_x = x
         self.chart.readout.setText(self.text(x))
         self.chart.hovered.emit(x)
 
@@ -85,7 +88,9 @@ class Crosshair:
             info = row.info_text(bar)
             if info:
                 parts.append(info)
-        return SEPARATOR.join(parts)
+        # a long readout wraps between the rows' parts, never inside one ("O 2.29" stays whole)
+        return WRAP_SEPARATOR.join(f"<span style='white-space:nowrap'>{p}</span>"
+                                   for p in parts)
 
     def apply_theme(self, theme: Theme) -> None:
         pen = pg.mkPen(theme.crosshair, style=Qt.PenStyle.DotLine)

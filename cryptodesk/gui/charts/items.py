@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QLineF, QRectF, Qt
+from PySide6.QtCore import QLineF, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QPainter, QPen
 
 from cryptodesk.gui.charts.levels import Level, OhlcPyramid
 
 PIXELS_PER_BAR = 1.2
 BODY_FRACTION = 0.7
+VOLUME_HEADROOM = 1.08  # the tallest volume bar stays below the row's top edge
 
 
 def _lines(x: np.ndarray, y0: np.ndarray, y1: np.ndarray) -> list[QLineF]:
@@ -44,7 +45,36 @@ class _PyramidItem(pg.GraphicsObject):
         self._cache_key: tuple | None = None
         self._paths: list[tuple[list[QLineF], list[QRectF], QColor]] = []
         self._colors = (QColor("#16a34a"), QColor("#dc2626"))
+        self.log_y = False
+        # bars the last paint allowed across the view: auto-range must measure the level that
+        # is drawn (a coarser level's summed volumes are taller than a finer one's bars)
+        self._max_bars = 1000.0
         self.setFlag(self.GraphicsItemFlag.ItemUsesExtendedStyleOption)
+
+    def _bounds_changed(self) -> None:
+        try:
+            self.informViewBoundsChanged()
+        except RuntimeError:  # the item was deleted before the timer fired
+            pass
+
+    def setLogMode(self, x: bool, y: bool) -> None:
+        """Called by the PlotItem when its axes switch scale: draw log10 of the prices."""
+        del x
+        if bool(y) != self.log_y:
+            self.prepareGeometryChange()
+            self.log_y = bool(y)
+            self._cache_key = None
+            if self._pyr is not None and len(self._pyr):
+                self._bounds = self._compute_bounds()
+            self.informViewBoundsChanged()
+            self.update()
+
+    def _ty(self, a: np.ndarray) -> np.ndarray:
+        """``a`` in the view's y units (log10 on a log scale; non-positive values vanish)."""
+        if not self.log_y:
+            return a
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(a > 0, np.log10(np.where(a > 0, a, 1.0)), np.nan)
 
     def set_colors(self, up: str, down: str) -> None:
         self._colors = (QColor(up), QColor(down))
@@ -83,7 +113,7 @@ class _PyramidItem(pg.GraphicsObject):
             return (self._bounds.left(), self._bounds.right())
         if orthoRange is None:
             return (self._bounds.top(), self._bounds.bottom())
-        level, j0, j1 = self._pyr.pick(orthoRange[0], orthoRange[1], 4000)
+        level, j0, j1 = self._pyr.pick(orthoRange[0], orthoRange[1], self._max_bars)
         return self._y_extent(level, j0, j1)
 
     def paint(self, p: QPainter, *args) -> None:
@@ -102,8 +132,13 @@ class _PyramidItem(pg.GraphicsObject):
         if sx == 0 or sy == 0:
             return
         width_px = max(1.0, view.width() * abs(sx))
-        level, j0, j1 = self._pyr.pick(view.left(), view.right(), width_px / PIXELS_PER_BAR)
-        key = (id(level), j0, j1, sx, sy)
+        max_bars = width_px / PIXELS_PER_BAR
+        if abs(max_bars - self._max_bars) > 1:  # resized: auto-range must follow the new level
+            self._max_bars = max_bars
+            # not from inside a paint: the view re-ranges once this frame is drawn
+            QTimer.singleShot(0, self._bounds_changed)
+        level, j0, j1 = self._pyr.pick(view.left(), view.right(), max_bars)
+        key = (id(level), j0, j1, sx, sy, self.log_y)
         if key != self._cache_key:
             self._build(level, j0, j1, sx, sy)
             self._cache_key = key
@@ -132,14 +167,19 @@ class CandlestickItem(_PyramidItem):
         base = self._pyr.base  # type: ignore[union-attr]
         top = self._pyr.levels[-1]  # type: ignore[union-attr]
         lo, hi = float(np.nanmin(top.low)), float(np.nanmax(top.high))
+        if self.log_y:  # the smallest positive low: log10 of zero has no place on the axis
+            positive = top.low[top.low > 0]
+            lo = float(np.log10(positive.min())) if positive.size else 0.0
+            hi = float(np.log10(hi)) if hi > 0 else lo + 1.0
         x0, x1 = float(base.x[0]), float(base.x[-1]) + base.width
         return QRectF(x0 - base.width, lo, x1 - x0 + 2 * base.width, max(hi - lo, 1e-9))
 
     def _y_extent(self, level: Level, j0: int, j1: int) -> tuple[float, float] | None:
         if j1 <= j0:
             return None
-        lo = np.nanmin(level.low[j0:j1]) if np.isfinite(level.low[j0:j1]).any() else np.nan
-        hi = np.nanmax(level.high[j0:j1]) if np.isfinite(level.high[j0:j1]).any() else np.nan
+        low, high = self._ty(level.low[j0:j1]), self._ty(level.high[j0:j1])
+        lo = np.nanmin(low) if np.isfinite(low).any() else np.nan
+        hi = np.nanmax(high) if np.isfinite(high).any() else np.nan
         if not (np.isfinite(lo) and np.isfinite(hi)):
             return None
         return (float(lo), float(hi))
@@ -148,10 +188,12 @@ class CandlestickItem(_PyramidItem):
         # device units relative to the painter's translation: x' = sx * x, y' = sy * y
         xc = np.round((level.x[j0:j1] + level.width / 2) * sx) + 0.5
         o, h, lo, c = (a[j0:j1] for a in (level.open, level.high, level.low, level.close))
+        up = c >= o
+        o, h, lo, c = (self._ty(a) for a in (o, h, lo, c))
         ok = np.isfinite(o) & np.isfinite(h) & np.isfinite(lo) & np.isfinite(c)
         body = BODY_FRACTION * level.width * abs(sx)
         self._paths = []
-        for mask, color in ((ok & (c >= o), self._colors[0]), (ok & (c < o), self._colors[1])):
+        for mask, color in ((ok & up, self._colors[0]), (ok & ~up, self._colors[1])):
             if not mask.any():
                 continue
             x = xc[mask]
@@ -164,24 +206,26 @@ class CandlestickItem(_PyramidItem):
 
 
 class VolumeItem(_PyramidItem):
-    """Volume bars from zero, coloured by the candle's direction."""
+    """Volume bars from zero, coloured by the candle's direction. Zoomed out, a merged bar is
+    as tall as the largest bar it stands for (peak downsampling, as the candles' wicks): the
+    axis keeps reading volume per bar, and no spike is hidden."""
 
     def _compute_bounds(self) -> QRectF:
         base = self._pyr.base  # type: ignore[union-attr]
         top = self._pyr.levels[-1]  # type: ignore[union-attr]
-        hi = float(np.nanmax(top.volume)) if np.isfinite(top.volume).any() else 1.0
+        hi = float(np.nanmax(top.peak_volume)) if np.isfinite(top.peak_volume).any() else 1.0
         x0, x1 = float(base.x[0]), float(base.x[-1]) + base.width
         return QRectF(x0 - base.width, 0.0, x1 - x0 + 2 * base.width, max(hi, 1e-9))
 
     def _y_extent(self, level: Level, j0: int, j1: int) -> tuple[float, float] | None:
-        part = level.volume[j0:j1]
+        part = level.peak_volume[j0:j1]
         if not np.isfinite(part).any():
             return None
-        return (0.0, float(np.nanmax(part)))
+        return (0.0, float(np.nanmax(part)) * VOLUME_HEADROOM)
 
     def _build(self, level: Level, j0: int, j1: int, sx: float, sy: float) -> None:
         xc = np.round((level.x[j0:j1] + level.width / 2) * sx) + 0.5
-        o, c, v = level.open[j0:j1], level.close[j0:j1], level.volume[j0:j1]
+        o, c, v = level.open[j0:j1], level.close[j0:j1], level.peak_volume[j0:j1]
         ok = np.isfinite(v)
         bar = 0.8 * level.width * abs(sx)
         self._paths = []

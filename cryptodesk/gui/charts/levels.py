@@ -32,6 +32,13 @@ class Level:
     close: np.ndarray
     volume: np.ndarray
     width: float
+    # the largest single bar's volume in each merged bar (None on level 0: the volume itself);
+    # the volume row draws it, so its scale reads per bar at every zoom, like the readout
+    volume_peak: np.ndarray | None = None
+
+    @property
+    def peak_volume(self) -> np.ndarray:
+        return self.volume if self.volume_peak is None else self.volume_peak
 
     def __len__(self) -> int:
         return int(self.x.shape[0])
@@ -101,10 +108,11 @@ def _merge(level: Level) -> Level:
         high = np.fmax.reduce(blocks(level.high, np.nan), axis=1)
         low = np.fmin.reduce(blocks(level.low, np.nan), axis=1)
         volume = np.nansum(blocks(level.volume, 0.0), axis=1)
+        peak = np.fmax.reduce(blocks(level.peak_volume, np.nan), axis=1)
     last = np.minimum(np.arange(m) * FACTOR + FACTOR - 1, n - 1)
     return Level(
         x=level.x[::FACTOR].copy(), open=level.open[::FACTOR].copy(), high=high, low=low,
-        close=level.close[last], volume=volume, width=level.width * FACTOR,
+        close=level.close[last], volume=volume, width=level.width * FACTOR, volume_peak=peak,
     )
 
 

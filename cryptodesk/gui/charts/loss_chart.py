@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QWidget
 
 from cryptodesk.app.session import Change, Session
-from cryptodesk.gui.charts.row import legend_colors
+from cryptodesk.gui.charts.row import legend_colors, legend_hidden
 from cryptodesk.gui.session_view import follow, redraw_timer
 from cryptodesk.gui.theme import LIGHT, Theme
 
@@ -75,12 +75,17 @@ class LossChart(pg.PlotWidget):
         fit = f" · fit {loss.fits}" if loss.fits > 1 else ""
         self.set_losses(f"{name}{fit}", *loss.arrays(), naive=loss.naive)
 
+    def set_legends_shown(self, on: bool) -> None:
+        """Show or hide the legend (it can sit over the curves)."""
+        self.legend.user_hidden = not on
+        self.legend.setVisible(on and self.train.xData is not None and len(self.train.xData) > 0)
+
     def set_losses(self, title: str, epochs: np.ndarray, train: np.ndarray,
                    val: np.ndarray | None, naive: float | None = None) -> None:
         """Show one model's curves (empty arrays clear); ``naive`` is the no-change forecast's
         loss on the validation tail, the line a useful net must get under."""
         self.placeholder.setVisible(epochs.size == 0)
-        self.legend.setVisible(epochs.size > 0)
+        self.legend.setVisible(epochs.size > 0 and not legend_hidden(self.legend))
         self.setTitle(f"Training loss · {title}" if title else "Training loss")
         self.train.setData(epochs, train)
         if val is not None and np.isfinite(val).any():

@@ -15,7 +15,9 @@ from typing import ClassVar
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtGui import QColor
 
+from cryptodesk.gui.charts.axes import ContextDateAxis, PriceAxis
 from cryptodesk.gui.theme import LIGHT, Theme
 
 LEFT_AXIS_WIDTH = 72
@@ -33,23 +35,33 @@ class ChartRow:
     always: ClassVar[bool] = False
 
     def __init__(self) -> None:
-        self.plot_item = pg.PlotItem(axisItems={"bottom": pg.DateAxisItem()})
+        self.plot_item = pg.PlotItem(axisItems={"bottom": ContextDateAxis(),
+                                                "left": self.left_axis()})
         self.theme: Theme = LIGHT
         self.on_change: Callable[[ChartRow], None] | None = None
         self.reserved = False
+        self.hidden = False  # the user took the row off the chart (right-click ▸ Rows)
         item = self.plot_item
         item.setMenuEnabled(False)
         item.getAxis("left").setWidth(LEFT_AXIS_WIDTH)
-        item.getAxis("left").enableAutoSIPrefix(False)
+        for side in ("left", "top", "right"):
+            # the hidden top/right axes too: with the prefix on, every range change re-renders
+            # their (invisible) label's HTML and re-lays them out
+            item.getAxis(side).enableAutoSIPrefix(False)
         for side in ("left", "bottom"):
             # major and minor ticks only: the third tick level's grid lines cost more to blend
             # than all the candles of a frame
             item.getAxis(side).setStyle(maxTickLevel=1)
+            item.getAxis(side).setZValue(-200)  # grid behind the data (opaque: axes.OpaqueGrid)
         item.setMouseEnabled(x=True, y=False)
         item.enableAutoRange(y=True)
         item.setAutoVisible(y=True)
         item.showGrid(x=True, y=True)
         item.setLabel("left", self.title)
+
+    def left_axis(self) -> pg.AxisItem:
+        """The row's value axis (prices; a volume row writes K/M/B)."""
+        return PriceAxis("left")
 
     # ---------------------------------------------------------------- the row's contract
     @property
@@ -60,7 +72,7 @@ class ChartRow:
     @property
     def shown(self) -> bool:
         """Whether the chart gives this row a place."""
-        return self.always or self.has_data or self.reserved
+        return not self.hidden and (self.always or self.has_data or self.reserved)
 
     def reserve(self, on: bool) -> None:
         """Keep the row's place while it waits for data (a row that appears later re-lays
@@ -87,6 +99,7 @@ class ChartRow:
             axis = self.plot_item.getAxis(side)
             axis.setPen(pg.mkPen(theme.chart_fg))
             axis.setTextPen(pg.mkPen(theme.chart_fg))
+            axis.grid_background = QColor(theme.chart_bg)
         self.plot_item.showGrid(x=True, y=True, alpha=theme.grid_alpha)
 
     # ---------------------------------------------------------------- helpers
@@ -136,8 +149,13 @@ class Legend:
         self.legend.clear()
         for item, label in entries:
             self.legend.addItem(item, label)
-        self.legend.setVisible(bool(entries))
+        self.legend.setVisible(bool(entries) and not legend_hidden(self.legend))
         legend_colors(self.legend, theme)
+
+
+def legend_hidden(legend: pg.LegendItem) -> bool:
+    """Whether the user hid the chart's legends (right-click ▸ Show legends)."""
+    return bool(getattr(legend, "user_hidden", False))
 
 
 def value_at(xs: np.ndarray | None, ys: np.ndarray | None, x: float) -> float | None:

@@ -10,6 +10,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
+from cryptodesk.gui.charts.axes import CompactAxis
 from cryptodesk.gui.charts.items import VolumeItem
 from cryptodesk.gui.charts.levels import OhlcPyramid
 from cryptodesk.gui.charts.row import (
@@ -46,6 +47,9 @@ class VolumeRow(ChartRow):
     stretch = 2.0
     always = True
 
+    def left_axis(self) -> pg.AxisItem:
+        return CompactAxis("left")
+
     def __init__(self) -> None:
         super().__init__()
         self.bars = VolumeItem()
@@ -75,7 +79,8 @@ class VolumeRow(ChartRow):
 
 
 class ResidualRow(ChartRow):
-    """Actual minus forecast of the model the chart details, around a zero line.
+    """Actual minus forecast of the model the chart details, around a zero line, and a second
+    selected model's beside it (a residual comparison: whose errors are smaller, and when).
 
     The y range is symmetric about zero and only grows while a run streams in (re-fitting it
     to every new point would re-draw the row's axis ten times a second); a new model or run
@@ -90,10 +95,15 @@ class ResidualRow(ChartRow):
         super().__init__()
         self.zero = pg.InfiniteLine(pos=0.0, angle=0, movable=False)
         self.curve = curve()
+        self.other = curve()  # the second selected model's residuals
         self.plot_item.addItem(self.zero)
+        self.plot_item.addItem(self.other, ignoreBounds=True)
         self.plot_item.addItem(self.curve, ignoreBounds=True)
         self.plot_item.enableAutoRange(y=False)
+        self.legend = self.plot_item.addLegend(offset=(8, 2), colCount=2)
+        self._legend = Legend(self.legend)
         self.model = ""
+        self.other_model = ""
         self._limit = 0.0
 
     @property
@@ -105,27 +115,58 @@ class ResidualRow(ChartRow):
             self._limit = 0.0
         self.model = model
         self.curve.setData(x, residual)
-        finite = np.abs(residual[np.isfinite(residual)])
-        largest = float(finite.max()) if finite.size else 0.0
+        self._fit_range()
+        self._show_legend()
+        self._data_changed()
+
+    def compare(self, x: np.ndarray, residual: np.ndarray, model: str = "") -> None:
+        """A second model's residuals (empty ``x`` removes them)."""
+        if model != self.other_model:
+            self._limit = 0.0
+        self.other_model = model if x.size else ""
+        self.other.setData(x, residual)
+        self._fit_range()
+        self._show_legend()
+
+    def _fit_range(self) -> None:
+        parts = [np.abs(c.yData[np.isfinite(c.yData)]) for c in (self.curve, self.other)
+                 if c.yData is not None and len(c.yData)]
+        largest = max((float(p.max()) for p in parts if p.size), default=0.0)
         if largest > self._limit or (largest and largest < self._limit / 4):
             self._limit = _nice_ceiling(largest * 1.1)
             self.plot_item.setYRange(-self._limit, self._limit, padding=0)
-        self._data_changed()
+
+    def _show_legend(self) -> None:
+        entries = []
+        if self.other_model and _has(self.curve):
+            entries = [(self.curve, self.model), (self.other, self.other_model)]
+        self._legend.show(entries, self.theme)
 
     def clear(self) -> None:
+        self.compare(EMPTY, EMPTY)
         self.plot(EMPTY, EMPTY)
 
     def info_text(self, x: float) -> str:
-        value = value_at(self.curve.xData, self.curve.yData, x)
-        if value is None or not np.isfinite(value):
-            return ""
-        return self._span(f"resid {self.model} {value:+,.4g}".replace("  ", " "),
-                          self.theme.residual)
+        parts = []
+        for item, model, color in ((self.curve, self.model, self.theme.residual),
+                                   (self.other, self.other_model, self._other_color())):
+            value = value_at(item.xData, item.yData, x)
+            if value is not None and np.isfinite(value):
+                parts.append(self._span(f"resid {model} {value:+,.4g}".replace("  ", " "),
+                                        color))
+        return " · ".join(parts)
+
+    def _other_color(self) -> str:
+        colors = self.theme.series_colors
+        return colors[1 % len(colors)]
 
     def apply_theme(self, theme: Theme) -> None:
         super().apply_theme(theme)
         self.curve.setPen(pg.mkPen(theme.residual, width=1.2))
+        # dashed: where two models' residuals coincide, both stay visible
+        self.other.setPen(pg.mkPen(self._other_color(), width=1.4, style=Qt.PenStyle.DashLine))
         self.zero.setPen(pg.mkPen(theme.muted, style=Qt.PenStyle.DashLine))
+        legend_colors(self.legend, theme)
 
 
 class EquityRow(ChartRow):

@@ -39,7 +39,7 @@ WIDTH_SAMPLES = {"model": "transformer", "status": "benchmark", "n": "12,345",
                  "directional_accuracy": "100.0", "theils_u": "1.0000", "dm_p_value": "0.000",
                  "qlike": "12.345", "mse_var": "1.23e-05", "mz_r2": "0.123",
                  "seconds": "1234.56", "sharpe": "-12.34", "max_drawdown": "-100.0",
-                 "total_return": "-1234.5", "health": "degraded — retrain suggested"}
+                 "total_return": "-1234.5", "health": "degraded"}  # the reasons: tooltip
 
 
 class ResultsPanel(QWidget):

@@ -39,6 +39,7 @@ from cryptodesk.gui.panels.dataset_picker import DatasetPicker
 from cryptodesk.gui.panels.forecast_bar import ForecastBar
 from cryptodesk.gui.panels.param_form import ParamForm
 from cryptodesk.gui.panels.target_box import TargetBox
+from cryptodesk.gui.panels.wf_strip import WalkForwardStrip
 from cryptodesk.gui.run_controller import RunRequest
 from cryptodesk.gui.session_view import follow, redraw_timer
 from cryptodesk.gui.tasks import TaskRunner, format_eta
@@ -109,8 +110,9 @@ class TrainingPanel(QWidget):
             "Horizon 1; last 365 daily bars (720 hourly) as test; refit every 30 (168 hourly); "
             "expanding window")
         self.wf1_button.clicked.connect(self.apply_wf1)
-        wf_box = QGroupBox("Walk-forward")
-        self.wf_layout = QVBoxLayout(wf_box)
+        # kept in sight under the scrolling forms: a summary line, the form folded out on demand
+        self.wf_strip = wf_box = WalkForwardStrip()
+        self.wf_layout = wf_box.body_layout
         self.wf_layout.addWidget(self.wf_loading)
         self.wf_layout.addWidget(self.wf1_button, 0, Qt.AlignmentFlag.AlignLeft)
         self.strategy_loading = QLabel("Loading the trading settings…")
@@ -132,7 +134,7 @@ class TrainingPanel(QWidget):
         self.target_box = TargetBox()  # price or volatility: the models offered follow it
         self.target_box.target_changed.connect(self._offer_models)
         self._offer_models(self.target_box.target())
-        for box in (self.target_box, models_box, params_box, wf_box, strategy_box, self.picker):
+        for box in (self.target_box, models_box, params_box, strategy_box, self.picker):
             il.addWidget(box)
         il.addStretch(1)
         scroll = QScrollArea()
@@ -163,6 +165,7 @@ class TrainingPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(scroll, 1)
+        layout.addWidget(self.wf_strip)
         layout.addLayout(buttons)
         layout.addWidget(self.forecast_bar)
         layout.addWidget(self.progress)
@@ -261,6 +264,7 @@ class TrainingPanel(QWidget):
         self._classes_ready = True
         self.wf_form = self._place(ParamForm(classes["walk-forward"]), self.wf_layout,
                                    self.wf_loading, "wf")
+        self.wf_strip.follow(self.wf_form)
         self.strategy_form = self._place(
             ParamForm(classes["strategy"], show_advanced=self.advanced.isChecked()),
             self.strategy_layout, self.strategy_loading, "strategy")
@@ -282,8 +286,17 @@ class TrainingPanel(QWidget):
         return form
 
     def set_timeframe(self, timeframe: str) -> None:
-        self._timeframe = timeframe
+        """The shown series' timeframe: untouched walk-forward settings follow WF1 for it, and
+        the forecast steps default to it."""
+        from cryptodesk.gui.panels.preset_follow import preset_update
+
+        old, self._timeframe = self._timeframe, timeframe
         self.forecast_bar.set_timeframe(timeframe)
+        current = ({"test_size": 365, "refit_every": 30, **self._pending["wf"]}
+                   if self.wf_form is None else self.wf_form.values())
+        update = preset_update(current, old, timeframe)
+        if update:
+            self.set_spec(**update)
 
     def spec(self) -> Any:
         """The validated walk-forward protocol."""
