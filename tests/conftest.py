@@ -9,7 +9,9 @@
 
 from __future__ import annotations
 
+import gc
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -56,3 +58,16 @@ def server(_binance_server: Any) -> Any:
     _binance_server.on_request = None
     _binance_server.reset_counters()
     return _binance_server
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage_in_the_main_thread() -> Iterator[None]:
+    """Once a GUI test has made the app, automatic garbage collection is off in this process
+    (cryptodesk.gui.gc_guard: only the GUI thread may collect). After each test, collect here,
+    in the main thread, what the automatic collector would have, so later tests do not pile up
+    garbage while no event loop runs the app's collection timer."""
+    yield
+    guard = sys.modules.get("cryptodesk.gui.gc_guard")
+    collector = guard.current() if guard is not None else None
+    if collector is not None and not gc.isenabled():
+        collector.collect_if_due()

@@ -63,6 +63,9 @@ def application(argv: Sequence[str] | None = None):
         app.setDesktopFileName("io.github.cryptodesk.CryptoDesk")
     if app.windowIcon().isNull():  # also on an application made elsewhere (pytest-qt)
         app.setWindowIcon(app_icon())
+    from cryptodesk.gui import gc_guard
+
+    gc_guard.install(app)  # garbage is collected in this (the GUI) thread only
     import pyqtgraph as pg
 
     pg.setConfigOptions(antialias=False, useOpenGL=False, background="w", foreground="k")

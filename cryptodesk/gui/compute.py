@@ -6,8 +6,11 @@ background once the window is up), never in the GUI process: the event loop keep
 while torch and LightGBM train, and a native abort in a library kills only its worker.
 
 - :class:`JobRelay` is the one GUI-side thread of a job: it submits the job, owns its handle,
-  polls its events and emits them as Qt signals (queued to the GUI thread). The GUI thread only
-  draws what arrives.
+  polls its events and puts them in its outbox. It is a plain Python thread that never calls
+  Qt: its :class:`JobSlot` drains the outbox on a GUI-thread timer. (A QThread emitting queued
+  signals deadlocked now and then: the relay held a Qt connection lock while waiting for the
+  GIL, the GUI thread held the GIL while its garbage collector destroyed a Qt object and waited
+  for that lock.) The GUI thread only draws what arrives.
 - :class:`JobSlot` is one kind of work of a panel (the run, saving a model, a forecast, a
   warm-up): one job at a time, newest wins. Signals carry a generation, so the events of a
   superseded or cancelled job never reach the panel (ndv's pattern). Cancel asks the job to stop
@@ -19,12 +22,13 @@ while torch and LightGBM train, and a native abort in a library kills only its w
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 import traceback
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 # The job modules (events, wire) import pandas: they are imported with the first job, never at
 # start-up (the window must not wait for pandas).
@@ -34,6 +38,7 @@ POLL_S = 0.05
 CANCEL_GRACE_S = 3.0
 CLOSE_GRACE_S = 0.5
 MAX_MESSAGES_PER_EMIT = 64
+DRAIN_MS = 15  # how often a busy slot takes its relays' events (about one frame)
 
 
 class Compute(QObject):
@@ -93,26 +98,34 @@ class Compute(QObject):
             pool.shutdown(timeout=CLOSE_GRACE_S)
 
 
-class JobRelay(QThread):
-    """The GUI-side thread of one job (see module docstring). ``events(gen, list)`` carries
-    the job's events in arrival order; ``ended(gen, final)`` its final event, always last."""
+class JobRelay:
+    """The GUI-side thread of one job (see module docstring). Its outbox holds, in arrival
+    order, ``("events", list)`` items and finally one ``("ended", final)``; it never calls Qt."""
 
-    events = Signal(int, list)
-    ended = Signal(int, object)
-
-    def __init__(self, compute: Compute, gen: int, kind: str, payload: dict[str, Any],
-                 parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName(f"cryptodesk-job-{kind}-{gen}")
+    def __init__(self, compute: Compute, gen: int, kind: str, payload: dict[str, Any]) -> None:
         self._compute, self.gen, self.kind, self._payload = compute, gen, kind, payload
+        self.outbox: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._handle: Any = None
         self._cancel_grace: float | None = None
+        self._thread = threading.Thread(target=self.run, daemon=True,
+                                        name=f"cryptodesk-job-{kind}-{gen}")
 
     @property
     def worker_pid(self) -> int | None:
         handle = self._handle
         return None if handle is None else handle.worker_pid
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def is_running(self) -> bool:
+        return self._thread.is_alive()
+
+    def wait(self, timeout_ms: int) -> bool:
+        """Wait for the thread to end; True if it did."""
+        self._thread.join(max(0.0, timeout_ms / 1000))
+        return not self._thread.is_alive()
 
     def cancel(self, grace_s: float = CANCEL_GRACE_S) -> None:
         """Ask the job to stop (before it was submitted: as soon as it is)."""
@@ -130,8 +143,8 @@ class JobRelay(QThread):
             self._relay()
         except Exception as exc:  # a bug here must end the job, not leave the panel waiting
             log.exception("relay of %s failed", self.kind)
-            self.ended.emit(self.gen, Failed(f"{type(exc).__name__}: {exc}",
-                                             traceback.format_exc(), "bug"))
+            self.outbox.put(("ended", Failed(f"{type(exc).__name__}: {exc}",
+                                             traceback.format_exc(), "bug")))
 
     def _relay(self) -> None:
         from cryptodesk.app.jobs.events import Failed, is_terminal
@@ -139,8 +152,8 @@ class JobRelay(QThread):
         try:
             handle = self._compute.pool().submit(self.kind, self._payload)
         except (RuntimeError, OSError) as exc:  # closing, or no worker process could start
-            self.ended.emit(self.gen, Failed(f"cannot start a worker process: {exc}", "",
-                                             "crash"))
+            self.outbox.put(("ended", Failed(f"cannot start a worker process: {exc}", "",
+                                             "crash")))
             return
         with self._lock:
             self._handle = handle
@@ -160,11 +173,11 @@ class JobRelay(QThread):
                 continue
             final = batch.pop() if is_terminal(batch[-1]) else None
             if batch:
-                self.events.emit(self.gen, batch)
+                self.outbox.put(("events", batch))
             if final is not None:
-                self.ended.emit(self.gen, final)
+                self.outbox.put(("ended", final))
                 return
-        self.ended.emit(self.gen, handle.final)
+        self.outbox.put(("ended", handle.final))
 
 
 class JobSlot(QObject):
@@ -193,6 +206,9 @@ class JobSlot(QObject):
         self._relays: dict[int, JobRelay] = {}
         self._busy = False
         self._t0 = 0.0
+        self._drain = QTimer(self)  # GUI thread: takes the relays' events while any runs
+        self._drain.setInterval(DRAIN_MS)
+        self._drain.timeout.connect(self.drain)
 
     @property
     def busy(self) -> bool:
@@ -211,11 +227,10 @@ class JobSlot(QObject):
         self._gen += 1
         self.label = label or self.name
         self._t0 = time.monotonic()
-        relay = JobRelay(self.compute, self._gen, kind, payload, self)
-        relay.events.connect(self._on_events)
-        relay.ended.connect(self._on_ended)
+        relay = JobRelay(self.compute, self._gen, kind, payload)
         self._relays[self._gen] = relay
         relay.start()
+        self._drain.start()
         self._set_busy(True)
         self.started.emit(self.label)
         return self._gen
@@ -239,8 +254,27 @@ class JobSlot(QObject):
         ok = True
         for relay in list(self._relays.values()):
             ok = relay.wait(max(1, int((deadline - time.monotonic()) * 1000))) and ok
-        self._relays = {g: r for g, r in self._relays.items() if r.isRunning()}
+        self._relays = {g: r for g, r in self._relays.items() if r.is_running()}
+        if not self._relays:
+            self._drain.stop()
         return ok
+
+    def drain(self) -> None:
+        """Deliver what the relays put in their outboxes (GUI thread; the timer calls this,
+        tests may too). Each relay's items arrive in order; its end is always last."""
+        for gen, relay in list(self._relays.items()):
+            while True:
+                try:
+                    what, value = relay.outbox.get_nowait()
+                except queue.Empty:
+                    break
+                if what == "events":
+                    self._on_events(gen, value)
+                else:
+                    self._on_ended(gen, value)
+                    break
+        if not self._relays:
+            self._drain.stop()
 
     # ---------------------------------------------------------------- delivery (GUI thread)
     def _set_busy(self, busy: bool) -> None:
@@ -265,8 +299,7 @@ class JobSlot(QObject):
     def _on_ended(self, gen: int, final: Any) -> None:
         relay = self._relays.pop(gen, None)
         if relay is not None:
-            relay.wait(2000)  # it returns right after emitting its end
-            relay.deleteLater()
+            relay.wait(2000)  # it returns right after putting its end
         if gen != self._gen:
             return
         self._set_busy(False)
