@@ -1,4 +1,4 @@
-"""Run I/O jobs in a thread and bring their progress and results back by queued signals.
+"""Run I/O jobs in a thread and bring their progress and results back to the GUI thread.
 
 For work that reads or writes files or the network (listing, loading, importing and downloading
 candles, listing and zipping saved models, writing exports): nothing that fits or predicts a
@@ -6,8 +6,9 @@ model runs here, that goes to a worker process (:mod:`cryptodesk.gui.compute`).
 
 A :class:`TaskRunner` belongs to one panel and runs one job at a time on its own single-thread
 pool (Orange's pattern). Each job is a plain function ``fn(ctx) -> result`` taking a
-:class:`~cryptodesk.jobs.TaskContext`; the context's callbacks emit Qt signals from the worker
-thread, which Qt delivers in the GUI thread (queued connections).
+:class:`~cryptodesk.jobs.TaskContext`; the context's callbacks put reports in an outbox from the
+worker thread (which never calls Qt) and the runner delivers them as its signals in the GUI
+thread, on a timer.
 
 - **Generations** (ndv's pattern): every :meth:`TaskRunner.start` bumps a counter and cancels
   the job before it; signals carry the generation of their job and the runner drops those of an
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import sys
 import threading
 import time
@@ -30,7 +32,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 
 from cryptodesk.errors import CryptoDeskError
 from cryptodesk.jobs import Cancelled, TaskContext
@@ -39,24 +41,35 @@ log = logging.getLogger(__name__)
 
 PROGRESS_INTERVAL_S = 0.05
 PARTIAL_INTERVAL_S = 0.1
+DRAIN_MS = 15
 
 JobFn = Callable[[TaskContext], Any]
 
 
-class _Emitter(QObject):
-    """Lives in the GUI thread; the worker emits through it (queued delivery)."""
+class _Outbox:
+    """What a job's thread reports, queued for the GUI thread: ``progress``, ``partial``,
+    ``done``, ``failed`` and ``cancelled`` each take ``.emit(gen, ...)`` like a signal but only
+    append to a queue, which the runner drains on a GUI-thread timer. The job's thread never
+    calls Qt (a queued signal emitted from it could deadlock with the GUI thread's garbage
+    collector: see cryptodesk.gui.compute)."""
 
-    progress = Signal(int, object, str)
-    partial = Signal(int, object)
-    done = Signal(int, object)
-    failed = Signal(int, str, str)
-    cancelled = Signal(int)
+    class _Channel:
+        def __init__(self, name: str, items: queue.SimpleQueue[tuple[str, tuple[Any, ...]]]) -> None:
+            self._name, self._items = name, items
+
+        def emit(self, *args: Any) -> None:
+            self._items.put((self._name, args))
+
+    def __init__(self) -> None:
+        self.items: queue.SimpleQueue[tuple[str, tuple[Any, ...]]] = queue.SimpleQueue()
+        for name in ("progress", "partial", "done", "failed", "cancelled"):
+            setattr(self, name, _Outbox._Channel(name, self.items))
 
 
 class _Job(QRunnable):
     """One job run: calls ``fn(ctx)`` and reports through the emitter, tagged with ``gen``."""
 
-    def __init__(self, fn: JobFn, gen: int, emitter: _Emitter, cancel: threading.Event,
+    def __init__(self, fn: JobFn, gen: int, emitter: _Outbox, cancel: threading.Event,
                  label: str) -> None:
         super().__init__()
         self.setAutoDelete(False)  # the runner keeps it until it reports its end
@@ -171,13 +184,13 @@ class TaskRunner(QObject):
         self.name = name
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
-        self._emitter = _Emitter(self)
-        queued = Qt.ConnectionType.QueuedConnection
-        self._emitter.progress.connect(self._on_progress, queued)
-        self._emitter.partial.connect(self._on_partial, queued)
-        self._emitter.done.connect(self._on_done, queued)
-        self._emitter.failed.connect(self._on_failed, queued)
-        self._emitter.cancelled.connect(self._on_cancelled, queued)
+        self._emitter = _Outbox()
+        self._handlers = {"progress": self._on_progress, "partial": self._on_partial,
+                          "done": self._on_done, "failed": self._on_failed,
+                          "cancelled": self._on_cancelled}
+        self._drain = QTimer(self)  # GUI thread: delivers what the job's thread reported
+        self._drain.setInterval(DRAIN_MS)
+        self._drain.timeout.connect(self.drain)
         self._gen = 0
         self._cancel: threading.Event | None = None
         self._busy = False
@@ -211,6 +224,7 @@ class TaskRunner(QObject):
         job = _Job(fn, self._gen, self._emitter, self._cancel, self.label)
         self._jobs[self._gen] = job
         self._pool.start(job)
+        self._drain.start()
         self._set_busy(True)
         self.started.emit(self.label)
         return self._gen
@@ -231,7 +245,20 @@ class TaskRunner(QObject):
         done = self._pool.waitForDone(timeout_ms)
         if done:
             self._jobs.clear()
+            self._drain.stop()
         return done
+
+    def drain(self) -> None:
+        """Deliver what the jobs' thread reported, in order (GUI thread: the timer calls this;
+        tests may too). The timer stops when no job is left."""
+        while True:
+            try:
+                name, args = self._emitter.items.get_nowait()
+            except queue.Empty:
+                break
+            self._handlers[name](*args)
+        if not self._jobs:
+            self._drain.stop()
 
     # ---------------------------------------------------------------- delivery
     def _current(self, gen: int) -> bool:
