@@ -26,6 +26,10 @@ class GuiThreadCollector(QObject):
         super().__init__(parent)
         self.threshold = gc.get_threshold()
         gc.disable()
+        # What exists now (modules, classes, Qt's wrappers) lives as long as the app: moved out of
+        # the collector's sight, so a full collection on the GUI thread scans only newer objects
+        # and stays short (it runs between frames).
+        gc.freeze()
         self.timer = QTimer(self)
         self.timer.timeout.connect(self.collect_if_due)
         self.timer.start(interval_ms)
