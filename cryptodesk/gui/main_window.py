@@ -47,6 +47,7 @@ from cryptodesk.gui.sentiment_feed import SentimentFeed
 from cryptodesk.gui.theme import apply_theme, theme_named
 from cryptodesk.gui.welcome import DISMISSED_KEY, WelcomePanel
 from cryptodesk.gui.window_actions import WindowActions
+from cryptodesk.gui.window_study_tune import install as install_study_tune
 from cryptodesk.paths import app_paths
 from cryptodesk.settings import Settings, save_settings
 
@@ -101,6 +102,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.library_label)
         self.statusBar().addPermanentWidget(self.series_label)
         self.menu_actions = WindowActions(self)
+        self.study_tune = install_study_tune(self)
         self._connect()
         self.apply_theme(self.settings.theme, save=False)
         if not layout.restore_layout(self, self.paths.config):
@@ -277,6 +279,7 @@ class MainWindow(QMainWindow):
         """Cancel every job, wait for the threads and stop the workers (idempotent)."""
         self._closing = True
         self.runs.shutdown()
+        self.study_tune.shutdown()
         self.library.forecast_slot.shutdown()
         self.sentiment.shutdown()
         for runner in (self.data_panel.runner, self.training.classes_runner,

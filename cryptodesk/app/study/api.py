@@ -10,33 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cryptodesk.app.study.spec import StudySpec, StudySpecError
+from cryptodesk.app.study.opening import STUDIES, default_out, open_spec
 from cryptodesk.errors import DataError
 
-STUDIES = "studies"
-
-
-def open_spec(path: Path | None = None, builtin: str | None = None, text: str | None = None,
-              base: Path | None = None, store: Any = None) -> tuple[StudySpec, str, list[str]]:
-    """A validated spec from a file, a built-in name or TOML text (an editor's buffer;
-    ``base``: the folder its CSV paths are relative to); returns (spec, its text, notes)."""
-    if builtin is not None:
-        from cryptodesk.app.study.builtin import builtin_spec
-
-        return builtin_spec(builtin, store)
-    if path is not None:
-        spec = StudySpec.read(Path(path))
-        return spec, Path(path).read_text(encoding="utf-8"), []
-    if text is not None:
-        return StudySpec.from_toml(text, base), text, []
-    raise StudySpecError("no study spec given")
-
-
-def default_out(name: str) -> Path:
-    """Where a study writes unless told: ``<user data>/studies/<name>``."""
-    from cryptodesk.paths import app_paths
-
-    return app_paths().data / STUDIES / name
+__all__ = ["STUDIES", "StudyView", "default_out", "find_study", "load_study", "make_runner",
+           "open_spec"]
 
 
 def make_runner(workers: int | None = None, ray: str | None = None, threads: int = 1) -> Any:
