@@ -41,6 +41,7 @@ class RunRequest:
     protocol: Any  # WalkForwardSpec
     strategy: Any = None  # StrategySpec
     dataset: str | None = None
+    tune: tuple[list[str], Any] | None = None  # (models to tune, TuningSpec): the Tune option
 
 
 class RunController(QObject):
@@ -107,6 +108,10 @@ class RunController(QObject):
             spec = build_run_spec(series.frame, request.models, request.protocol,
                                   seed=self._seed(), strategy=request.strategy,
                                   sentiment=sentiment, data=series.ref)
+            if request.tune is not None:  # tuned copies beside the defaults, as `tune` does
+                from cryptodesk.app.tune import with_tuning
+
+                spec = with_tuning(spec, *request.tune)
         except CryptoDeskError as exc:  # the core's validation message is what the user needs
             self.error.emit("Invalid settings", str(exc), "")
             return None

@@ -2,13 +2,15 @@
 
 The main window stays a thin shell (under 300 lines), so what issues 17 and 18 add to it lives
 here: the Study dock (:class:`~cryptodesk.gui.panels.study_panel.StudyPanel`) and its menu
-action. The window calls :func:`install` once, after its own docks and menus exist and before
+action, and the Tuning dock (:class:`~cryptodesk.gui.panels.tune_monitor.TuneMonitor`: the live
+trials of the training panel's Tune option, fed by the run job's events). The window calls :func:`install` once, after its own docks and menus exist and before
 its saved layout is restored (so the new docks take their saved places), and
 :meth:`StudyTuneParts.shutdown` when it closes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -17,6 +19,8 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QMenu
 
 from cryptodesk.gui.panels.study_panel import StudyPanel
+from cryptodesk.gui.panels.tune_monitor import TuneMonitor
+from cryptodesk.gui.theme import Theme, theme_named
 from cryptodesk.gui.window_layout import BOTTOM, _dock
 
 if TYPE_CHECKING:
@@ -32,6 +36,8 @@ class StudyTuneParts:
     study: StudyPanel
     study_dock: QDockWidget
     study_action: QAction
+    tuning: TuneMonitor
+    tuning_dock: QDockWidget
 
     def shutdown(self) -> None:
         """Stop the jobs these parts run (window closing)."""
@@ -57,7 +63,38 @@ def install(window: MainWindow) -> StudyTuneParts:
     action.triggered.connect(lambda _=False: show_study(window, dock))
     window.addAction(action)
     _menu(window, "&Run").addAction(action)
-    return StudyTuneParts(study, dock, action)
+    tuning, tuning_dock = _install_tuning(window)
+    return StudyTuneParts(study, dock, action, tuning, tuning_dock)
+
+
+def _install_tuning(window: MainWindow) -> tuple[TuneMonitor, QDockWidget]:
+    """The Tuning dock (tabbed with the results): cleared when a run starts, raised when the
+    run's first trial arrives, themed with the window."""
+    monitor = TuneMonitor()
+    dock = _dock(window, "Tuning", "tuningDock", monitor)
+    window.addDockWidget(BOTTOM, dock)
+    window.tabifyDockWidget(window.docks.results, dock)
+    window.docks.results.raise_()
+    slot = window.runs.run_slot
+
+    def on_events(events: list) -> None:
+        first = not monitor.log.trials
+        if monitor.apply_events(events) and first:
+            dock.show()
+            dock.raise_()
+
+    slot.started.connect(lambda _label: monitor.reset())
+    slot.events.connect(on_events)
+    follow_theme(window, monitor.apply_theme)
+    return monitor, dock
+
+
+def follow_theme(window: MainWindow, apply: Callable[[Theme], None]) -> None:
+    """Call ``apply`` with the window's theme now and whenever it changes (the theme actions
+    are checked by ``MainWindow.apply_theme``, from the menu or not)."""
+    apply(theme_named(window.settings.theme))
+    for name, action in window.menu_actions.themes.items():
+        action.toggled.connect(lambda on, n=name: apply(theme_named(n)) if on else None)
 
 
 def show_study(window: MainWindow, dock: QDockWidget) -> None:

@@ -37,6 +37,7 @@ from cryptodesk.app.session import Change, Session
 from cryptodesk.errors import CryptoDeskError, DataError
 from cryptodesk.gui.panels.dataset_picker import DatasetPicker
 from cryptodesk.gui.panels.param_form import ParamForm
+from cryptodesk.gui.panels.tune_box import TuneBox
 from cryptodesk.gui.run_controller import RunRequest
 from cryptodesk.gui.session_view import follow, redraw_timer
 from cryptodesk.gui.tasks import TaskRunner, format_eta
@@ -118,6 +119,8 @@ class TrainingPanel(QWidget):
         self.strategy_layout = QVBoxLayout(strategy_box)
         self.strategy_layout.addWidget(self.strategy_loading)
 
+        self.tune = TuneBox()
+        self.models.itemChanged.connect(lambda _item: self.tune.set_ticked(self.checked()))
         self.picker = DatasetPicker()
         self.picker.dataset_changed.connect(self.dataset_changed)
         self.picker.error.connect(self.error)
@@ -127,7 +130,7 @@ class TrainingPanel(QWidget):
         il.setContentsMargins(0, 0, 0, 0)
         models_box = QGroupBox("Models")
         QVBoxLayout(models_box).addWidget(self.models)
-        for box in (models_box, params_box, wf_box, strategy_box, self.picker):
+        for box in (models_box, params_box, self.tune, wf_box, strategy_box, self.picker):
             il.addWidget(box)
         il.addStretch(1)
         scroll = QScrollArea()
@@ -308,7 +311,8 @@ class TrainingPanel(QWidget):
 
     def run_request(self) -> RunRequest:
         """What to run (raises the core's CryptoDeskError for invalid settings)."""
-        return RunRequest(self.runs(), self.spec(), self.strategy(), self.dataset())
+        return RunRequest(self.runs(), self.spec(), self.strategy(), self.dataset(),
+                          tune=self.tune.request(self.checked()))
 
     # ---------------------------------------------------------------- run progress
     def _on_change(self, _change: Change) -> None:
