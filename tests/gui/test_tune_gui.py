@@ -50,6 +50,9 @@ def test_a_tuned_run_draws_its_trials_live(window, qtbot) -> None:
     tuned = result.spec.model("lightgbm+tuned")
     assert tuned.tuning is not None and tuned.tuning.trials == 5 and tuned.tuning.seed == 3
     assert result.spec.model("lightgbm").tuning is None  # the defaults run beside it
+    rows_shown = {r["model"]: r for r in window.results.rows()}
+    assert rows_shown["lightgbm+tuned"]["status"] == "done"  # its own row, beside lightgbm
+    assert rows_shown["lightgbm"]["status"] == "done"
     # the trials arrived as the run went on, and the dock came up with the first
     assert any(0 < n for n in seen_live) and dock.isVisible()
     monitor.redraw()

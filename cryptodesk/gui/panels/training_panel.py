@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 from cryptodesk.app.session import Change, Session
 from cryptodesk.errors import CryptoDeskError, DataError
 from cryptodesk.gui.panels.dataset_picker import DatasetPicker
+from cryptodesk.gui.panels.ensemble_box import EnsembleBox
 from cryptodesk.gui.panels.param_form import ParamForm
 from cryptodesk.gui.panels.tune_box import TuneBox
 from cryptodesk.gui.run_controller import RunRequest
@@ -120,6 +121,8 @@ class TrainingPanel(QWidget):
         self.strategy_layout.addWidget(self.strategy_loading)
 
         self.tune = TuneBox()
+        self.ensemble = EnsembleBox([e.name for e in self._entries.values()
+                                     if not e.capabilities.composite])
         self.models.itemChanged.connect(lambda _item: self.tune.set_ticked(self.checked()))
         self.picker = DatasetPicker()
         self.picker.dataset_changed.connect(self.dataset_changed)
@@ -130,7 +133,8 @@ class TrainingPanel(QWidget):
         il.setContentsMargins(0, 0, 0, 0)
         models_box = QGroupBox("Models")
         QVBoxLayout(models_box).addWidget(self.models)
-        for box in (models_box, params_box, self.tune, wf_box, strategy_box, self.picker):
+        for box in (models_box, params_box, self.tune, self.ensemble, wf_box, strategy_box,
+                    self.picker):
             il.addWidget(box)
         il.addStretch(1)
         scroll = QScrollArea()
@@ -249,7 +253,11 @@ class TrainingPanel(QWidget):
         for name in self.checked():
             form = self._forms.get(name)
             out.append((name, form.config().to_dict() if form is not None else {}))
-        return out
+        return out + self.ensemble.entries(self._form_config)
+
+    def _form_config(self, name: str) -> dict[str, Any] | None:
+        form = self._forms.get(name)
+        return None if form is None else form.config().to_dict()
 
     # ---------------------------------------------------------------- settings forms
     def _on_classes(self, classes: dict[str, Any]) -> None:
