@@ -68,25 +68,29 @@ class BarChart(pg.PlotWidget):
 
     def set_bars(self, names: list[str], values: np.ndarray, title: str,
                  empty: str = "") -> None:
-        """Draw ``values`` (first name at the top); no names: clear and show ``empty``."""
-        if self.bars is not None:
-            self.removeItem(self.bars)
-            self.bars = None
+        """Draw ``values`` (first name at the top); no names: clear and show ``empty``. The
+        one bar item is updated in place (the cursor redraws it many times a second: items
+        removed and re-added would leave garbage for the collector to free in any thread)."""
         self.names, self.values = list(names), np.asarray(values, dtype=float)
         self.setTitle(title, color=self._theme.chart_fg)
         self.placeholder.setText(empty if not names else "")
         self.placeholder.setVisible(not names)
         if not names:
+            if self.bars is not None:
+                self.bars.setVisible(False)
             self.getAxis("left").setTicks([[]])
             self.getPlotItem().vb.setRange(xRange=(0, 1), yRange=(0, 1))
             return
         n = len(names)
         ys = np.arange(n)[::-1].astype(float)
-        brushes = self._brushes()
-        self.bars = pg.BarGraphItem(x0=np.minimum(self.values, 0.0),
-                                    width=np.abs(self.values), y=ys, height=0.7,
-                                    brushes=brushes, pens=[pg.mkPen(None)] * n)
-        self.addItem(self.bars)
+        opts = dict(x0=np.minimum(self.values, 0.0), width=np.abs(self.values), y=ys,
+                    height=0.7, brushes=self._brushes(), pens=[pg.mkPen(None)] * n)
+        if self.bars is None:
+            self.bars = pg.BarGraphItem(**opts)
+            self.addItem(self.bars)
+        else:
+            self.bars.setOpts(**opts)
+        self.bars.setVisible(True)
         self.getAxis("left").setTicks([[(y, _short(name)) for y, name in zip(ys, names,
                                                                               strict=True)]])
         lo, hi = float(min(0.0, self.values.min())), float(max(0.0, self.values.max()))
