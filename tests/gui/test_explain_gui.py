@@ -53,6 +53,14 @@ def test_a_run_model_is_explained_and_the_cursor_picks_the_forecast(window, qtbo
     assert expl.base is not None and expl.prediction is not None
     assert expl.base[i] + row.sum() == pytest.approx(expl.prediction[i], rel=1e-6, abs=1e-9)
     assert view.origin_at(float(expl.x[0]) - 1.0) is None  # before the first explained bar
+    # the saved model itself, from the list: explained without saving again
+    assert view.pick(f"({expl.kind}, DEMO/USD 1d)")
+    assert view.model.currentData().ref == expl.ref
+    with qtbot.waitSignal(view.explained, timeout=240_000) as again:
+        assert view.explain_current()
+    assert view.pending_save is None and again.args[0].ref == expl.ref
+    np.testing.assert_allclose(again.args[0].importance, expl.importance)
+    assert len(window.library.bundles) == 1  # nothing was saved a second time
     if os.environ.get("CRYPTODESK_SCREENSHOT_DIR"):
         keep = Path(os.environ["CRYPTODESK_SCREENSHOT_DIR"])
         keep.mkdir(parents=True, exist_ok=True)

@@ -194,3 +194,105 @@ def test_run_menu_opens_the_study_dock_and_runs_a_study(window, qtbot, study_dir
     image = window.grab().toImage()
     assert image.width() == 1280 and image.height() == 800
     _keep(window, f"study_panel_{theme}.png")
+
+
+def test_an_unreachable_cluster_fails_the_study_in_one_line(panel, qtbot, study_dir: Path,
+                                                            tmp_path: Path) -> None:
+    """The Ray path end to end: the study job (in a worker) connects to the address given in
+    the panel and reports the CLI's one line; this process never imports Ray."""
+    import socket
+
+    pytest.importorskip("ray")  # the cluster extra (the worker imports it, not this process)
+    ray_before = "ray" in sys.modules
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    assert panel.load_file(study_dir / "study.toml")
+    panel.cluster.setChecked(True)
+    panel.address.setText(f"127.0.0.1:{port}")
+    panel.out.setText(str(tmp_path / "out"))
+    errors = []
+    panel.error.connect(lambda _t, message, _d: errors.append(message))
+    with qtbot.waitSignal(panel.study_finished, timeout=180_000) as done:
+        assert panel.run_study()
+    state = done.args[0]
+    assert state.error is not None and state.error.startswith(
+        f"no Ray cluster answers at 127.0.0.1:{port}")
+    assert errors and panel.progress_label.text().startswith("Failed: no Ray cluster answers")
+    assert not panel.report_button.isEnabled()
+    assert ray_before or "ray" not in sys.modules
+
+
+GUI_ONLY_DRAWS = r"""
+import sys, time
+from pathlib import Path
+from cryptodesk.gui.app import application, create_window
+app = application()
+win = create_window(app)
+win.show()
+
+def spin(cond, limit):
+    t0 = time.monotonic()
+    while not cond():
+        if time.monotonic() - t0 > limit:
+            raise SystemExit("timed out")
+        app.processEvents()
+        time.sleep(0.005)
+
+spin(lambda: win.data_panel.current is not None and win.training.wf_form is not None, 120)
+parts, tp = win.study_tune, win.training
+# a tuned LightGBM run (Optuna runs in the worker)
+tp.set_checked(["lightgbm"])
+tp.select_model("lightgbm")
+tp.form("lightgbm").set_values({"n_estimators": 10})
+tp.set_spec(test_size=20, refit_every=0)
+tp.tune.setChecked(True)
+tp.tune.form.set_values({"trials": 3, "inner_folds": 2, "inner_fold_bars": 10})
+done = []
+win.run_finished.connect(done.append)
+win.run_failed.connect(done.append)
+win.start_training()
+spin(lambda: done, 600)
+assert not isinstance(done[0], str), done
+print("TRIALS", len(parts.tuning.log.trials))
+# explain it (saved first, then the explain job)
+explained = []
+parts.explain.explained.connect(explained.append)
+parts.explain.slot.failed.connect(explained.append)
+parts.explain.pick("run: lightgbm (")
+parts.explain_action.trigger()
+spin(lambda: explained, 600)
+print("EXPLAINED", type(explained[0]).__name__)
+# a study (its cells run in the study worker's own workers)
+parts.study_action.trigger()
+spin(lambda: parts.study.source.count() > 1, 60)
+parts.study.load_file(Path(sys.argv[1]))
+parts.study.workers.setValue(1)
+parts.study.out.setText(sys.argv[2])
+ended = []
+parts.study.study_finished.connect(ended.append)
+parts.study.run_study()
+spin(lambda: ended, 600)
+print("STUDY", ended[0].outcome.done if ended[0].outcome else ended[0].error)
+print("HEAVY", sorted(m for m in ("torch", "lightgbm", "optuna", "ray") if m in sys.modules))
+win.close()
+"""
+
+
+def test_study_tune_and_explain_leave_the_compute_libraries_out_of_the_gui(
+        study_dir: Path, tmp_path: Path) -> None:
+    """In a fresh GUI process: a tuned run, its explanation and a study; afterwards none of
+    torch, LightGBM, Optuna or Ray is in that process's sys.modules (they ran in workers)."""
+    import subprocess
+
+    repo = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, CRYPTODESK_HOME=str(tmp_path / "home"), QT_QPA_PLATFORM="offscreen")
+    out = subprocess.run([sys.executable, "-c", GUI_ONLY_DRAWS, str(study_dir / "study.toml"),
+                          str(tmp_path / "out")], env=env, cwd=repo, capture_output=True,
+                         text=True, timeout=900)
+    assert out.returncode == 0, out.stderr[-3000:]
+    lines = dict(line.split(" ", 1) for line in out.stdout.splitlines()
+                 if line.startswith(("TRIALS", "EXPLAINED", "STUDY", "HEAVY")))
+    assert lines["TRIALS"] == "3" and lines["EXPLAINED"] == "Explanation"
+    assert lines["STUDY"] == "6"
+    assert lines["HEAVY"] == "[]"
