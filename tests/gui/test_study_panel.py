@@ -162,6 +162,17 @@ def test_a_study_runs_with_a_live_leaderboard_cancels_keeping_cells_and_resumes(
     assert panel.report_button.isEnabled() and panel.open_report()
     assert opened[0].toLocalFile() == str(out / "report.html")
     assert (out / "report.html").read_text().count("<svg") >= 2
+    # 4. the folder's results, opened later, are what the run showed
+    errors = []
+    panel.error.connect(lambda _t, message, _d: errors.append(message))
+    assert not panel.load_results(tmp_path)  # not a study folder: one line
+    assert errors == [f"no study at {tmp_path} (a study folder holds study.json)"]
+    panel.state = None
+    panel._clear_tables()
+    assert panel.load_results(out)
+    assert panel.leaderboard_rows() == rows and panel.verdict_rows() == verdicts
+    assert panel.progress_label.text() == "gui-study: 6 of 6 cells done"
+    assert panel.report_button.isEnabled()
     panel.tabs.setCurrentIndex(0)
     _keep(panel, "study_panel_leaderboard.png")
     assert "ray" in sys.modules or not ray_before  # nothing here imported Ray

@@ -141,6 +141,10 @@ class StudyPanel(QWidget):
         self.report_button.setToolTip("The study's self-contained HTML report, in the browser")
         self.report_button.setEnabled(False)
         self.report_button.clicked.connect(self.open_report)
+        self.results_button = QPushButton("Open results…")
+        self.results_button.setToolTip("Show a study folder's leaderboard and verdicts (as its "
+                                       "last run left them) and its report")
+        self.results_button.clicked.connect(self.choose_results)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.setValue(0)
@@ -185,7 +189,7 @@ class StudyPanel(QWidget):
         rl = QVBoxLayout(right)
         rl.setContentsMargins(0, 0, 0, 0)
         buttons = QHBoxLayout()
-        for w in (self.run_button, self.cancel_button, self.report_button):
+        for w in (self.run_button, self.cancel_button, self.report_button, self.results_button):
             buttons.addWidget(w)
         rl.addLayout(buttons)
         rl.addWidget(self.progress)
@@ -414,6 +418,48 @@ class StudyPanel(QWidget):
         self.report_button.setEnabled(self.report_path() is not None)
         self.status.emit(f"Study: {self.progress_label.text()}")
         self.study_finished.emit(self.state)
+
+    # ---------------------------------------------------------------- a past study
+    def choose_results(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "A study's output folder",
+                                                self.out.text() or str(Path.home()))
+        if path:
+            self.load_results(Path(path))
+
+    def load_results(self, folder: Path) -> bool:
+        """Show a study folder's summary and verdicts (finished or stopped; not while a study
+        runs here). A folder that is not a study says so in one line."""
+        from cryptodesk.app.study.events import StudyVerdicts
+        from cryptodesk.app.study.live import StudyState
+        from cryptodesk.app.study.opening import find_study, load_study
+
+        if self.running:
+            self.error.emit("A study is running", "Cancel it or wait for it to end first.", "")
+            return False
+        try:
+            view = load_study(find_study(Path(folder)))
+        except (CryptoDeskError, KeyError, TypeError, ValueError) as exc:
+            self.error.emit("Cannot open the study's results", str(exc).splitlines()[0], "")
+            return False
+        v = view.verdicts
+        state = StudyState(name=view.name, out=str(view.out), total=view.cells)
+        state.leaderboard = view.leaderboard
+        state.verdicts = StudyVerdicts(v.get("comparisons", []), v.get("pairs", []),
+                                       v.get("tests", []) + v.get("pooled", []),
+                                       bool(v.get("final")))
+        self.state = state
+        self._dirty = True
+        self._redraw()
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(int(1000 * (view.done + view.failed) / max(1, view.cells)))
+        text = f"{view.name}: {view.done} of {view.cells} cells done"
+        if view.failed:
+            text += f", {view.failed} failed"
+        self.progress_label.setText(" · ".join([text, *view.notes]))
+        self.progress_label.setToolTip(f"Output folder: {view.out}")
+        self.report_button.setEnabled(self.report_path() is not None)
+        self.status.emit(f"Study results from {view.out}")
+        return True
 
     # ---------------------------------------------------------------- the report
     def report_path(self) -> Path | None:
