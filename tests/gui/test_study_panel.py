@@ -153,7 +153,7 @@ def test_a_study_runs_with_a_live_leaderboard_cancels_keeping_cells_and_resumes(
     assert verdicts[0]["Claim"] == "LightGBM beats drift and naive"
     assert verdicts[0]["Verdict"] in {"supported", "not supported", "contradicted"}
     assert {v["Against"] for v in verdicts[1:]} == {"drift", "naive"}
-    assert panel.verdicts_note.text().startswith("Final verdicts")
+    assert panel.tabs.verdicts_note.text().startswith("Final verdicts")
     assert panel.progress.value() == 1000 and panel.progress_label.text().startswith(
         "Finished: 6 of 6 cells")
     # 3. the report opens in the browser (the system's opener, recorded here)
@@ -168,7 +168,7 @@ def test_a_study_runs_with_a_live_leaderboard_cancels_keeping_cells_and_resumes(
     assert not panel.load_results(tmp_path)  # not a study folder: one line
     assert errors == [f"no study at {tmp_path} (a study folder holds study.json)"]
     panel.state = None
-    panel._clear_tables()
+    panel.tabs.clear()
     assert panel.load_results(out)
     assert panel.leaderboard_rows() == rows and panel.verdict_rows() == verdicts
     assert panel.progress_label.text() == "gui-study: 6 of 6 cells done"

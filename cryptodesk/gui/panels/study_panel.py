@@ -11,8 +11,9 @@ or connects to the cluster: Ray is never imported here), and its events feed a Q
 redrawn at most ten times a second. Cancel stops the study and keeps every finished cell (a
 re-run resumes); the self-contained HTML report opens in the system browser.
 
-The app's study modules import pandas: they are imported the first time the panel is shown,
-never at start-up.
+The spec editor (:mod:`.study_spec_editor`) and the result tables (:mod:`.study_tables`) are
+their own modules. The app's study modules import pandas: they are imported the first time the
+panel is shown, never at start-up.
 """
 
 from __future__ import annotations
@@ -21,51 +22,31 @@ import os
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QColor, QDesktopServices, QFont, QFontDatabase, QShowEvent
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
-    QComboBox,
     QFileDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
-    QPlainTextEdit,
     QProgressBar,
     QPushButton,
     QRadioButton,
     QSpinBox,
     QSplitter,
-    QTableWidget,
-    QTableWidgetItem,
-    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from cryptodesk.errors import CryptoDeskError
 from cryptodesk.gui.compute import Compute, JobSlot
+from cryptodesk.gui.panels.study_spec_editor import StudySpecEditor
+from cryptodesk.gui.panels.study_tables import StudyTables
 from cryptodesk.gui.session_view import redraw_timer
 from cryptodesk.gui.tasks import format_eta
 
 STUDY_JOB = "study"
 CANCEL_GRACE_S = 30.0  # the study stops its own cell workers first: give it time
-VALIDATE_MS = 400
-FILE_ITEM = "Open a file…"
-# leaderboard metrics, in order: (summary column stem, header)
-METRICS = (("mae", "MAE"), ("rmse", "RMSE"), ("theils_u", "Theil's U"),
-           ("directional_accuracy", "Direction"), ("qlike", "QLIKE"), ("mz_r2", "MZ R²"))
-VERDICT_COLOURS = {"supported": "#16a34a", "contradicted": "#dc2626",
-                   "not supported": "#b45309"}
-
-
-def mean_std(mean: Any, std: Any) -> str:
-    """``0.0123 ± 0.0004`` (4 significant digits; the std left out when it is unknown)."""
-    if mean is None or mean != mean:
-        return "–"
-    if std is None or std != std:
-        return f"{mean:.4g}"
-    return f"{mean:.4g} ± {std:.2g}"
 
 
 class StudyPanel(QWidget):
@@ -82,32 +63,14 @@ class StudyPanel(QWidget):
         self.slot = JobSlot(compute, "study", self)
         self.state: Any = None  # StudyState of the last run
         self.open_url = QDesktopServices.openUrl  # how the report is opened (the OS browser)
-        self._builtins: dict[str, str] = {}  # name -> its text as shipped
-        self._builtin: str | None = None  # the built-in the editor holds, while unedited
-        self._base: Path | None = None  # the folder CSV paths are relative to
-        self._loaded = False
         self._dirty = False
-
-        self.source = QComboBox()
-        self.source.setToolTip("A built-in study to start from, or a study file (TOML)")
-        self.source.activated.connect(self._on_source)
-        self.save_button = QPushButton("Save as…")
-        self.save_button.setToolTip("Write the spec in the editor to a TOML file")
-        self.save_button.clicked.connect(self.choose_save)
-        self.editor = QPlainTextEdit()
-        self.editor.setObjectName("studyEditor")
-        self.editor.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self.editor.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-        self.editor.setPlaceholderText("A study spec (TOML): series, models, seeds, "
-                                       "comparisons. Pick a built-in study to start from.")
-        self.editor.textChanged.connect(self._on_edited)
-        self.check = QLabel("")
-        self.check.setObjectName("studyCheck")
-        self.check.setWordWrap(True)
-        self._validate_timer = QTimer(self)
-        self._validate_timer.setSingleShot(True)
-        self._validate_timer.setInterval(VALIDATE_MS)
-        self._validate_timer.timeout.connect(self.validate)
+        self.spec = StudySpecEditor()
+        self.spec.status.connect(self.status)
+        self.spec.error.connect(self.error)
+        # the editor's parts, by the names the window and the tests use
+        self.source, self.editor, self.check = self.spec.source, self.spec.editor, self.spec.check
+        self.load_builtin, self.load_file = self.spec.load_builtin, self.spec.load_file
+        self.save_spec, self.validate = self.spec.save_spec, self.spec.validate
 
         self.local = QRadioButton("This machine")
         self.local.setChecked(True)
@@ -151,30 +114,12 @@ class StudyPanel(QWidget):
         self.progress_label = QLabel("No study running.")
         self.progress_label.setMinimumWidth(100)  # long paths go to the tooltip, not the width
 
-        self.leaderboard = _table(("Series", "Target", "Model", "Seeds", "Cells"))
-        self.leaderboard.setObjectName("studyLeaderboard")
-        self.verdicts = _table(("Claim", "Against", "Verdict", "Because"))
-        self.verdicts.setObjectName("studyVerdicts")
-        self.verdicts_note = QLabel("")
-        self.tabs = QTabWidget()
-        self.tabs.addTab(self.leaderboard, "Leaderboard")
-        vbox = QWidget()
-        vl = QVBoxLayout(vbox)
-        vl.setContentsMargins(0, 0, 0, 0)
-        vl.addWidget(self.verdicts_note)
-        vl.addWidget(self.verdicts, 1)
-        self.tabs.addTab(vbox, "Verdicts")
+        self.tabs = StudyTables()
 
         left = QWidget()
         ll = QVBoxLayout(left)
         ll.setContentsMargins(0, 0, 0, 0)
-        top = QHBoxLayout()
-        top.addWidget(QLabel("Spec:"))
-        top.addWidget(self.source, 1)
-        top.addWidget(self.save_button)
-        ll.addLayout(top)
-        ll.addWidget(self.editor, 1)
-        ll.addWidget(self.check)
+        ll.addWidget(self.spec, 1)
         where = QHBoxLayout()
         for w in (self.local, self.workers, self.cluster):
             where.addWidget(w)
@@ -212,121 +157,7 @@ class StudyPanel(QWidget):
         self._timer = redraw_timer(self, self._redraw)
         self._on_where()
 
-    # ---------------------------------------------------------------- the spec
-    def showEvent(self, event: QShowEvent) -> None:
-        super().showEvent(event)
-        self.ensure_loaded()
-
-    def ensure_loaded(self) -> None:
-        """List the built-in studies and put the first in the editor (first show: the study
-        modules import pandas, which start-up must not wait for)."""
-        if self._loaded:
-            return
-        self._loaded = True
-        from cryptodesk.app.study.builtin import builtin_names, builtin_text
-
-        self._builtins = {name: builtin_text(name) for name in builtin_names()}
-        self.source.addItems([f"Built-in: {name}" for name in self._builtins] + [FILE_ITEM])
-        if not self.editor.toPlainText().strip() and self._builtins:
-            self.load_builtin(next(iter(self._builtins)))
-
-    def load_builtin(self, name: str) -> None:
-        """Put built-in study ``name`` in the editor (its series are found in the store when
-        it runs; unedited, it runs on the demo series when none is stored)."""
-        self.ensure_loaded()
-        self.editor.setPlainText(self._builtins[name])
-        self._builtin, self._base = name, None
-        self.source.setCurrentIndex(list(self._builtins).index(name))
-        self.validate()
-
-    def load_file(self, path: Path) -> bool:
-        """Put the spec at ``path`` in the editor (its CSV paths are relative to its folder)."""
-        self.ensure_loaded()
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            self.error.emit("Cannot open the study", f"{path}: {exc}", "")
-            return False
-        self.editor.setPlainText(text)
-        self._builtin, self._base = None, Path(path).resolve().parent
-        self._show_source(f"File: {Path(path).name}", str(path))
-        self.validate()
-        return True
-
-    def _show_source(self, text: str, tip: str) -> None:
-        """Name the file the editor holds in the source list (one such item at most)."""
-        index = self.source.count() - 1  # the "Open a file…" item stays last
-        if index > 0 and self.source.itemText(index - 1).startswith("File: "):
-            self.source.removeItem(index - 1)
-            index -= 1
-        self.source.insertItem(index, text)
-        self.source.setItemData(index, tip, Qt.ItemDataRole.ToolTipRole)
-        self.source.setCurrentIndex(index)
-
-    def _on_source(self, index: int) -> None:
-        if self.source.itemText(index).startswith("File: "):
-            return
-        if self.source.itemText(index) == FILE_ITEM:
-            path, _ = QFileDialog.getOpenFileName(self, "Open a study", str(Path.home()),
-                                                  "Study specs (*.toml);;All files (*)")
-            if path:
-                self.load_file(Path(path))
-        else:
-            self.load_builtin(list(self._builtins)[index])
-
-    def _on_edited(self) -> None:
-        if self._builtin is not None and self.editor.toPlainText() != self._builtins.get(
-                self._builtin):
-            self._builtin = None  # edited: it runs as the text it now is
-        self._validate_timer.start()
-
-    def validate(self) -> Any:
-        """Check the editor's spec through the app layer; the line under the editor says
-        what is wrong (one line) or what the study holds. Returns the spec or None."""
-        from cryptodesk.app.study.opening import open_spec
-
-        self._validate_timer.stop()
-        text = self.editor.toPlainText()
-        try:
-            if self._builtin is not None:
-                from cryptodesk.app.study.spec import StudySpec
-
-                spec = StudySpec.from_toml(text, where=f"built-in study {self._builtin}")
-            else:
-                spec = open_spec(text=text, base=self._base)[0]
-        except CryptoDeskError as exc:
-            self._say_check(str(exc).splitlines()[0] if str(exc) else "invalid spec", False)
-            return None
-        models = len(spec.models)
-        self._say_check(f"{spec.name}: {len(spec.series)} series × {models} model(s) × "
-                        f"{len(spec.seeds)} seed(s) × {len(spec.targets)} target(s), "
-                        f"{len(spec.comparisons)} comparison(s)", True)
-        return spec
-
-    def _say_check(self, text: str, ok: bool) -> None:
-        self.check.setText(("✓ " if ok else "✗ ") + text)
-        self.check.setStyleSheet("" if ok else "color: #dc2626;")
-        self.check.setProperty("ok", ok)
-
-    def choose_save(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save the study", str(Path.home() /
-                                              "study.toml"), "Study specs (*.toml)")
-        if path:
-            self.save_spec(Path(path))
-
-    def save_spec(self, path: Path) -> bool:
-        """Write the editor's text to ``path`` atomically (CSV paths then resolve from there)."""
-        from cryptodesk.atomic import write_text_atomic
-
-        try:
-            write_text_atomic(Path(path), self.editor.toPlainText())
-        except OSError as exc:
-            self.error.emit("Cannot save the study", f"{path}: {exc}", "")
-            return False
-        self._base = Path(path).resolve().parent
-        self.status.emit(f"Study spec saved as {path}")
-        return True
-
+    # ---------------------------------------------------------------- where it runs
     def choose_out(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Output folder of the study",
                                                 self.out.text() or str(Path.home()))
@@ -356,24 +187,24 @@ class StudyPanel(QWidget):
                                      "study on this machine")
         out = Path(self.out.text().strip()).expanduser() if self.out.text().strip() else None
         workers = self.workers.value() or None
-        if self._builtin is not None:
-            return study_payload(builtin=self._builtin, out=out, workers=workers, ray=ray)
-        return study_payload(spec_text=self.editor.toPlainText(), base=self._base, out=out,
+        if self.spec.builtin is not None:
+            return study_payload(builtin=self.spec.builtin, out=out, workers=workers, ray=ray)
+        return study_payload(spec_text=self.spec.text(), base=self.spec.base, out=out,
                              workers=workers, ray=ray)
 
     def run_study(self) -> bool:
         """Validate and start the study in a worker (a running one is cancelled first)."""
         from cryptodesk.app.study.live import StudyState
 
-        self.ensure_loaded()
+        self.spec.ensure_loaded()
         try:
             payload = self.payload()
         except CryptoDeskError as exc:
-            self._say_check(str(exc).splitlines()[0], False)
+            self.spec.say(str(exc).splitlines()[0], False)
             self.status.emit(f"Study not started: {str(exc).splitlines()[0]}")
             return False
         self.state = StudyState()
-        self._clear_tables()
+        self.tabs.clear()
         self.report_button.setEnabled(False)
         where = f"on the Ray cluster at {payload['ray']}" if payload.get("ray") else (
             f"with {payload['workers']} worker(s)" if payload.get("workers")
@@ -486,8 +317,8 @@ class StudyPanel(QWidget):
         self._dirty = False
         s = self.state
         self._draw_progress(s)
-        self._draw_leaderboard(s.leaderboard)
-        self._draw_verdicts(s.verdicts)
+        self.tabs.show_leaderboard(s.leaderboard)
+        self.tabs.show_verdicts(s.verdicts)
 
     def _draw_progress(self, s: Any) -> None:
         p = s.progress
@@ -522,100 +353,14 @@ class StudyPanel(QWidget):
         self.report_button.setToolTip(f"Open {s.out}/report.html in the browser" if s.out
                                       else self.report_button.toolTip())
 
-    def _draw_leaderboard(self, rows: list[dict[str, Any]]) -> None:
-        shown = [(stem, head) for stem, head in METRICS
-                 if any(_number(r.get(f"{stem}_mean")) is not None for r in rows)]
-        headers = ["Series", "Target", "Model", "Seeds", "Cells", *(h for _s, h in shown)]
-        table = self.leaderboard
-        table.setSortingEnabled(False)
-        table.setColumnCount(len(headers))
-        table.setHorizontalHeaderLabels(headers)
-        table.setRowCount(len(rows))
-        for i, row in enumerate(rows):
-            failed = int(row.get("failed") or 0)
-            cells = f"{row.get('cells', 0)}" + (f" ({failed} failed)" if failed else "")
-            values = [row.get("series", ""), row.get("target", ""), row.get("model", ""),
-                      str(row.get("seeds", "")), cells]
-            values += [mean_std(_number(row.get(f"{stem}_mean")),
-                                _number(row.get(f"{stem}_std"))) for stem, _h in shown]
-            for j, value in enumerate(values):
-                item = QTableWidgetItem(str(value))
-                if j >= 5:
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight
-                                          | Qt.AlignmentFlag.AlignVCenter)
-                table.setItem(i, j, item)
-        table.resizeColumnsToContents()
-
-    def _draw_verdicts(self, verdicts: Any) -> None:
-        table = self.verdicts
-        if verdicts is None:
-            table.setRowCount(0)
-            self.verdicts_note.setText("")
-            return
-        rows: list[tuple[str, str, str, str, bool]] = []
-        for c in verdicts.comparisons:
-            rows.append((c["comparison"], ", ".join(c.get("baselines", [])), c["verdict"],
-                         c.get("because", ""), True))
-            for pair in verdicts.pairs:
-                if pair["comparison"] == c["comparison"]:
-                    rows.append(("", pair["baseline"], pair["verdict"],
-                                 pair.get("because", ""), False))
-        table.setRowCount(len(rows))
-        bold = QFont(table.font())
-        bold.setBold(True)
-        for i, (claim, against, verdict, because, top) in enumerate(rows):
-            for j, value in enumerate((claim, against, verdict, because)):
-                item = QTableWidgetItem(value)
-                item.setToolTip(value)
-                if top:
-                    item.setFont(bold)
-                if j == 2 and verdict in VERDICT_COLOURS:
-                    item.setForeground(QColor(VERDICT_COLOURS[verdict]))
-                table.setItem(i, j, item)
-        table.resizeColumnsToContents()
-        table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
-        self.verdicts_note.setText(
-            "Final verdicts (every cell in, Holm family complete)." if verdicts.final else
-            "Provisional: recomputed as cells finish; final once every cell is in.")
-
-    def _clear_tables(self) -> None:
-        self.leaderboard.setRowCount(0)
-        self.verdicts.setRowCount(0)
-        self.verdicts_note.setText("")
-
     # ---------------------------------------------------------------- reading (tests)
     def leaderboard_rows(self) -> list[dict[str, str]]:
         """The leaderboard as shown: one dict per row, header -> text."""
-        return _rows(self.leaderboard)
+        return self.tabs.leaderboard_rows()
 
     def verdict_rows(self) -> list[dict[str, str]]:
         """The verdicts as shown: one dict per row, header -> text."""
-        return _rows(self.verdicts)
-
-
-def _table(headers: tuple[str, ...]) -> QTableWidget:
-    table = QTableWidget(0, len(headers))
-    table.setHorizontalHeaderLabels(list(headers))
-    table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-    table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
-    table.verticalHeader().setVisible(False)
-    table.setAlternatingRowColors(True)
-    table.setWordWrap(False)
-    return table
-
-
-def _rows(table: QTableWidget) -> list[dict[str, str]]:
-    headers = [table.horizontalHeaderItem(j).text() for j in range(table.columnCount())]
-    return [{h: (table.item(i, j).text() if table.item(i, j) else "")
-             for j, h in enumerate(headers)} for i in range(table.rowCount())]
-
-
-def _number(value: Any) -> float | None:
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if out != out else out
+        return self.tabs.verdict_rows()
 
 
 def _done(result: Any) -> Any:
