@@ -126,6 +126,7 @@ def test_a_study_runs_with_a_live_leaderboard_cancels_keeping_cells_and_resumes(
     with qtbot.waitSignal(panel.study_finished, timeout=300_000) as first:
         assert panel.run_study()
         assert panel.running and panel.cancel_button.isEnabled()
+        assert not panel.run_button.isEnabled() and not panel.run_study()  # one at a time
         qtbot.waitUntil(lambda: panel.state is not None and "done" in panel.state.cells.values(),
                         timeout=240_000)
         assert panel.cancel()

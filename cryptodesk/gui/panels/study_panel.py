@@ -193,10 +193,13 @@ class StudyPanel(QWidget):
                              workers=workers, ray=ray)
 
     def run_study(self) -> bool:
-        """Validate and start the study in a worker (a running one is cancelled first)."""
+        """Validate and start the study in a worker (not while one runs: cancel it first)."""
         from cryptodesk.app.study.live import StudyState
 
         self.spec.ensure_loaded()
+        if self.running:
+            self.status.emit("A study is running: cancel it first (its finished cells are kept)")
+            return False
         try:
             payload = self.payload()
         except CryptoDeskError as exc:
@@ -227,7 +230,9 @@ class StudyPanel(QWidget):
         self.slot.shutdown()
 
     def _on_busy(self, busy: bool) -> None:
-        self.run_button.setText("Restart study" if busy else "Run study")
+        # one study at a time: a restart would cut the running one's grace period short
+        self.run_button.setEnabled(not busy)
+        self.results_button.setEnabled(not busy)
         self.cancel_button.setEnabled(busy)
 
     def _on_events(self, events: list) -> None:
