@@ -246,8 +246,9 @@ class Session:
         sha = getattr(getattr(spec, "data", None), "sha256", None)
         results = SeriesResults(key, spec, future=None if old is None else old.future,
                                 forecast=None if old is None else old.forecast)
-        for model in spec.models:
-            results.models[model.name] = ModelResult(model.name, dict(model.config), sha)
+        for model in spec.models:  # keyed like the run's events and results: label, else kind
+            key_ = getattr(model, "key", model.name)
+            results.models[key_] = ModelResult(key_, dict(model.config), sha)
         self.results[key] = results
         self.progress = RunProgress(True, key, label, None, label, time.monotonic())
         self._notify("run", key)

@@ -33,7 +33,7 @@ def tunable_models() -> list[str]:
 def search_space_of(name: str, only: tuple[str, ...] = ()) -> dict[str, Any]:
     """The search space a tuning of model ``name`` explores, as JSON (dotted setting name ->
     ``{"range": [lo, hi], "log": ..., "step": ...}`` or ``{"choices": [...]}``)."""
-    from cryptodesk.evaluation.tuning import describe_space, search_space
+    from cryptodesk.evaluation.tuning_spec import describe_space, search_space
     from cryptodesk.models.registry import config_class
 
     return describe_space(search_space(config_class(name), only))

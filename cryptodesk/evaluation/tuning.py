@@ -43,7 +43,14 @@ from typing import Any
 import pandas as pd
 
 from cryptodesk.errors import ModelError
-from cryptodesk.evaluation.tuning_spec import TrialDone, TuningDone, TuningError, TuningSpec
+from cryptodesk.evaluation.tuning_spec import (
+    TrialDone,
+    TuningDone,
+    TuningError,
+    TuningSpec,
+    describe_space,
+    search_space,
+)
 from cryptodesk.jobs import TaskContext
 from cryptodesk.models.base import Forecast, Forecaster
 from cryptodesk.models.capabilities import Capabilities
@@ -84,26 +91,6 @@ class StudySummary:
 
 
 # ---------------------------------------------------------------------- search space
-def search_space(config_cls: type[ModelConfig],
-                 only: tuple[str, ...] = ()) -> dict[str, tuple[ParamSpec, Search]]:
-    """The declared search space of a config class, narrowed to ``only`` (dotted names)."""
-    space = config_cls.search_space()
-    if only:
-        unknown = [n for n in only if n not in space]
-        if unknown:
-            raise TuningError(f"cannot tune {', '.join(unknown)}: not in the search space; "
-                              f"tunable: {', '.join(space) or 'none'}")
-        space = {n: space[n] for n in only}
-    if not space:
-        raise TuningError(f"{config_cls.__name__} declares no search space: nothing to tune")
-    return space
-
-
-def describe_space(space: dict[str, tuple[ParamSpec, Search]]) -> dict[str, Any]:
-    """The space as JSON (for reports, the README and the GUI's tuning view)."""
-    return {name: search.to_dict() for name, (_spec, search) in space.items()}
-
-
 def with_values(config: ModelConfig, values: dict[str, Any]) -> ModelConfig:
     """``config`` with dotted-name ``values`` set (validated: ModelError when invalid)."""
     data = config.to_dict()

@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from cryptodesk.errors import CryptoDeskError, ModelError
-from cryptodesk.params import Params, param
+from cryptodesk.params import Params, ParamSpec, Search, param
+
+if TYPE_CHECKING:
+    from cryptodesk.models.config import ModelConfig
 
 
 class TuningError(ModelError):
@@ -110,3 +113,25 @@ class TuningDone:
     pruned: int
     failed: int
     seconds: float
+
+
+# ---------------------------------------------------------------------- search space
+# (here, not in the tuner, so a front end can check a tuning request without importing it)
+def search_space(config_cls: type[ModelConfig],
+                 only: tuple[str, ...] = ()) -> dict[str, tuple[ParamSpec, Search]]:
+    """The declared search space of a config class, narrowed to ``only`` (dotted names)."""
+    space = config_cls.search_space()
+    if only:
+        unknown = [n for n in only if n not in space]
+        if unknown:
+            raise TuningError(f"cannot tune {', '.join(unknown)}: not in the search space; "
+                              f"tunable: {', '.join(space) or 'none'}")
+        space = {n: space[n] for n in only}
+    if not space:
+        raise TuningError(f"{config_cls.__name__} declares no search space: nothing to tune")
+    return space
+
+
+def describe_space(space: dict[str, tuple[ParamSpec, Search]]) -> dict[str, Any]:
+    """The space as JSON (for reports, the README and the GUI's tuning view)."""
+    return {name: search.to_dict() for name, (_spec, search) in space.items()}

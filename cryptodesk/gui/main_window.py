@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
     QInputDialog,
-    QLabel,
     QMainWindow,
     QMessageBox,
 )
@@ -48,6 +47,7 @@ from cryptodesk.gui.sentiment_feed import SentimentFeed
 from cryptodesk.gui.theme import apply_theme, theme_named
 from cryptodesk.gui.welcome import DISMISSED_KEY, WelcomePanel
 from cryptodesk.gui.window_actions import WindowActions
+from cryptodesk.gui.window_study_tune import install as install_study_tune
 from cryptodesk.paths import app_paths
 from cryptodesk.settings import Settings, save_settings
 
@@ -95,16 +95,10 @@ class MainWindow(QMainWindow):
         self.resize(1440, 900)
         self.docks = layout.build_docks(self, self.data_panel, self.training, self.results,
                                         self.loss_chart, self.library)
-        self.status_label = QLabel("Ready.")
-        self.series_label = QLabel("")
-        self.library_label = QLabel("")
-        self.library_label.setObjectName("libraryLoading")
-        self.library_label.setVisible(False)
-        self.statusBar().addWidget(self.status_label, 1)
-        self.statusBar().addPermanentWidget(self.library_label)
-        self.statusBar().addPermanentWidget(self.series_label)
+        self.status_label, self.library_label, self.series_label = layout.build_status_bar(self)
         self.forecasts = ForecastDesk(self)  # Run ▸ Forecast: the ticked models' future paths
         self.menu_actions = WindowActions(self)
+        self.study_tune = install_study_tune(self)
         self._connect()
         self.apply_theme(self.settings.theme, save=False)
         self.memory.attach(self)
@@ -284,6 +278,7 @@ class MainWindow(QMainWindow):
         self.runs.shutdown()
         self.library.shutdown_jobs()
         self.forecasts.shutdown()
+        self.study_tune.shutdown()
         self.sentiment.shutdown()
         for runner in (self.data_panel.runner, self.training.classes_runner,
                        self.training.picker.runner, self.library.runner):

@@ -43,6 +43,7 @@ class RunRequest:
     dataset: str | None = None
     target: str = "price"  # or "volatility" (with the realised-variance measure rv_method)
     rv_method: str = "auto"
+    tune: tuple[list[str], Any] | None = None  # (models to tune, TuningSpec): the Tune option
 
 
 class RunController(QObject):
@@ -110,6 +111,10 @@ class RunController(QObject):
                                   seed=self._seed(), strategy=request.strategy,
                                   sentiment=sentiment, data=series.ref,
                                   target=request.target, rv_method=request.rv_method)
+            if request.tune is not None:  # tuned copies beside the defaults, as `tune` does
+                from cryptodesk.app.tune import with_tuning
+
+                spec = with_tuning(spec, *request.tune)
         except CryptoDeskError as exc:  # the core's validation message is what the user needs
             self.error.emit("Invalid settings", str(exc), "")
             return None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QApplication, QDockWidget, QMainWindow, QSplitter, QWidget
@@ -122,3 +123,17 @@ def write_flag(config: Path, key: str, on: bool) -> None:
     qs = _qsettings(config)
     qs.setValue(key, "true" if on else "false")
     qs.sync()
+
+
+def build_status_bar(window: Any) -> tuple[Any, Any, Any]:
+    """The status bar's labels: the status line (stretching), the library-loading note (hidden
+    until a job loads a library) and the shown series."""
+    from PySide6.QtWidgets import QLabel
+
+    status, library, series = QLabel("Ready."), QLabel(""), QLabel("")
+    library.setObjectName("libraryLoading")
+    library.setVisible(False)
+    window.statusBar().addWidget(status, 1)
+    window.statusBar().addPermanentWidget(library)
+    window.statusBar().addPermanentWidget(series)
+    return status, library, series

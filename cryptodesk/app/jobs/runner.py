@@ -40,7 +40,8 @@ EXTRA_MODULES_ENV = "CRYPTODESK_EXTRA_JOB_MODULES"
 # Modules whose import registers the result types of JOBS on the wire. A receiver decodes only
 # registered classes, so the process that reads results (the GUI) imports these first.
 RESULT_MODULES = ("cryptodesk.app.run", "cryptodesk.app.forecast", "cryptodesk.app.signals",
-                  "cryptodesk.app.future", "cryptodesk.app.retrain")
+                  "cryptodesk.app.future", "cryptodesk.app.retrain",
+                  "cryptodesk.app.explanation")
 
 
 def register_result_types() -> None:

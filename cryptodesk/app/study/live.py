@@ -32,7 +32,7 @@ def study_payload(*, spec_path: Path | None = None, spec_text: str | None = None
                   workers: int | None = None, ray: str | None = None) -> dict[str, Any]:
     """The ``study`` job's payload, the spec validated first (a one-line StudySpecError for
     the panel to show before anything starts)."""
-    from cryptodesk.app.study.api import open_spec
+    from cryptodesk.app.study.opening import open_spec
 
     if builtin is None:  # a built-in spec is resolved against the store in the job
         open_spec(spec_path, None, spec_text, base)

@@ -36,9 +36,11 @@ from PySide6.QtWidgets import (
 from cryptodesk.app.session import Change, Session
 from cryptodesk.errors import CryptoDeskError, DataError
 from cryptodesk.gui.panels.dataset_picker import DatasetPicker
+from cryptodesk.gui.panels.ensemble_box import EnsembleBox
 from cryptodesk.gui.panels.forecast_bar import ForecastBar
 from cryptodesk.gui.panels.param_form import ParamForm
 from cryptodesk.gui.panels.target_box import TargetBox
+from cryptodesk.gui.panels.tune_box import TuneBox
 from cryptodesk.gui.panels.wf_strip import WalkForwardStrip
 from cryptodesk.gui.run_controller import RunRequest
 from cryptodesk.gui.session_view import follow, redraw_timer
@@ -122,6 +124,10 @@ class TrainingPanel(QWidget):
         self.strategy_layout = QVBoxLayout(strategy_box)
         self.strategy_layout.addWidget(self.strategy_loading)
 
+        self.tune = TuneBox()
+        self.ensemble = EnsembleBox([e.name for e in self._entries.values()
+                                     if not e.capabilities.composite])
+        self.models.itemChanged.connect(lambda _item: self.tune.set_ticked(self.checked()))
         self.picker = DatasetPicker()
         self.picker.dataset_changed.connect(self.dataset_changed)
         self.picker.error.connect(self.error)
@@ -134,7 +140,8 @@ class TrainingPanel(QWidget):
         self.target_box = TargetBox()  # price or volatility: the models offered follow it
         self.target_box.target_changed.connect(self._offer_models)
         self._offer_models(self.target_box.target())
-        for box in (self.target_box, models_box, params_box, strategy_box, self.picker):
+        for box in (self.target_box, models_box, params_box, self.tune, self.ensemble,
+                    strategy_box, self.picker):
             il.addWidget(box)
         il.addStretch(1)
         scroll = QScrollArea()
@@ -257,7 +264,11 @@ class TrainingPanel(QWidget):
         for name in self.checked():
             form = self._forms.get(name)
             out.append((name, form.config().to_dict() if form is not None else {}))
-        return out
+        return out + self.ensemble.entries(self._form_config)
+
+    def _form_config(self, name: str) -> dict[str, Any] | None:
+        form = self._forms.get(name)
+        return None if form is None else form.config().to_dict()
 
     # ---------------------------------------------------------------- settings forms
     def _on_classes(self, classes: dict[str, Any]) -> None:
@@ -331,7 +342,8 @@ class TrainingPanel(QWidget):
     def run_request(self) -> RunRequest:
         """What to run (raises the core's CryptoDeskError for invalid settings)."""
         return RunRequest(self.runs(), self.spec(), self.strategy(), self.dataset(),
-                          self.target(), self.target_box.rv_method())
+                          self.target(), self.target_box.rv_method(),
+                          tune=self.tune.request(self.checked()))
 
     def target(self) -> str:
         """What the run forecasts: "price" or "volatility"."""
