@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from cryptodesk.data.schema import make_candles, meta_of
-from cryptodesk.data.timeframes import WEEK_ORIGIN, normalize_timeframe, timeframe_seconds
+from cryptodesk.data.timeframes import WEEK_ORIGIN_ISO, normalize_timeframe, timeframe_seconds
 from cryptodesk.errors import DataError
 
 
@@ -32,7 +32,7 @@ def resample_candles(
     if dst_s == src_s:
         return candles.copy()
     step = pd.Timedelta(seconds=dst_s)
-    origin = WEEK_ORIGIN if dst_s % 604_800 == 0 else pd.Timestamp(0, tz="UTC")
+    origin = pd.Timestamp(WEEK_ORIGIN_ISO) if dst_s % 604_800 == 0 else pd.Timestamp(0, tz="UTC")
     # Integer bucket arithmetic: fast and exact, no reliance on pandas frequency aliases.
     times = candles.index.as_unit("ns").asi8
     origin_ns = origin.value

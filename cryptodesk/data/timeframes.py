@@ -7,11 +7,14 @@ from a CSV with hourly rows land under the same key in the store.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from cryptodesk.errors import DataError
+
+if TYPE_CHECKING:  # pandas is imported where it is used: checking a timeframe name (the GUI's
+    import pandas as pd  # study editor, settings) must not wait for it
 
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
 # Timeframes we infer from an index, in ascending length.
@@ -26,7 +29,7 @@ MAX_TIMEFRAME = "366d"
 _PATTERN = re.compile(r"([0-9]+)([smhdw])")
 _MAX_DIGITS = 12  # more digits cannot be in range; int() of thousands of digits is refused
 # Weekly buckets start on Monday 00:00 UTC, as on exchanges; 1970-01-05 was a Monday.
-WEEK_ORIGIN = pd.Timestamp("1970-01-05", tz="UTC")
+WEEK_ORIGIN_ISO = "1970-01-05T00:00:00+00:00"  # a Monday: weekly bars start on Mondays
 
 
 def timeframe_seconds(timeframe: str) -> int:
@@ -73,6 +76,8 @@ def seconds_to_timeframe(seconds: int) -> str:
 
 def timeframe_delta(timeframe: str) -> pd.Timedelta:
     """One bar as a Timedelta."""
+    import pandas as pd
+
     return pd.Timedelta(seconds=timeframe_seconds(timeframe))
 
 

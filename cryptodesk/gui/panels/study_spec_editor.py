@@ -31,6 +31,7 @@ from cryptodesk.errors import CryptoDeskError
 
 VALIDATE_MS = 400
 FILE_ITEM = "Open a file…"
+LOAD_DELAY_MS = 1000  # after the editor is first shown: the built-ins are listed and checked
 
 
 class StudySpecEditor(QWidget):
@@ -82,7 +83,10 @@ class StudySpecEditor(QWidget):
     # ---------------------------------------------------------------- sources
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
-        self.ensure_loaded()
+        if not self._loaded:  # first shown, maybe as the window opens: checking the spec
+            # imports the app layer's study code and pandas, which the window must not wait for
+            # (the data panel imports pandas in its I/O thread meanwhile)
+            QTimer.singleShot(LOAD_DELAY_MS, self.ensure_loaded)
 
     def ensure_loaded(self) -> None:
         """List the built-in studies and put the first in the editor (first show)."""
