@@ -57,6 +57,12 @@ class TaskContext:
         if self._on_partial is not None:
             self._on_partial(obj)
 
+    def without_partials(self) -> TaskContext:
+        """This job's progress and cancellation, its partial results dropped: for a caller
+        that wants only the final result (a study cell: its forecasts come back once, in the
+        result, instead of also streaming to the driver as they are scored)."""
+        return TaskContext(self._on_progress, None, self._cancel)
+
     def cancel(self) -> None:
         """Ask the job to stop at its next safe point."""
         self._cancel.set()

@@ -117,11 +117,13 @@ def test_cancel_and_ctrl_c_keep_finished_cells_and_resume_to_the_same_results(
     assert sum(s == "done" for s in state.cells.values()) == first
     assert state.leaderboard and state.progress is not None and state.progress.total == 6
     # 2. the CLI's way: Ctrl+C (SIGINT to the process) as soon as the study has started (its
-    #    first line; waiting for a "done" line raced: progress events are batched, and on a
-    #    fast machine the remaining cells had finished before the signal arrived)
+    #    first line). The child gets SIGINT's default action back first: a shell that starts
+    #    its commands in the background (as a CI runner may) starts them with SIGINT ignored,
+    #    Python keeps that, and the Ctrl+C would be lost.
     cli = subprocess.Popen([*CLI, "study", "run", str(spec_path), "--out", str(folder),
                             "--workers", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           text=True, env=env)
+                           text=True, env=env,
+                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert cli.stderr is not None
     for line in cli.stderr:
         if line.startswith("study "):

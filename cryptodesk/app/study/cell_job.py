@@ -90,5 +90,7 @@ def run_cell(payload: dict[str, Any], ctx: TaskContext,
 
 
 def study_cell_job(payload: dict[str, Any], ctx: TaskContext) -> CellResult:
-    """Job ``study_cell``: run a cell in this worker process, candles from its data ref."""
-    return run_cell(payload, ctx)
+    """Job ``study_cell``: run a cell in this worker process, candles from its data ref. Its
+    partial results are not streamed (the driver decoded every scored model's forecasts only to
+    drop them): the result carries them once, as on a Ray cluster."""
+    return run_cell(payload, ctx.without_partials())
