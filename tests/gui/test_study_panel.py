@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.gui_child import GUI_CHILD_PREAMBLE
+
 SPEC = """
 name = "gui-study"
 seeds = [0, 1]
@@ -237,23 +239,7 @@ def test_an_unreachable_cluster_fails_the_study_in_one_line(panel, qtbot, study_
     assert ray_before or "ray" not in sys.modules
 
 
-GUI_ONLY_DRAWS = r"""
-import sys, time
-from pathlib import Path
-from cryptodesk.gui.app import application, create_window
-app = application()
-win = create_window(app)
-win.show()
-
-def spin(cond, limit):
-    t0 = time.monotonic()
-    while not cond():
-        if time.monotonic() - t0 > limit:
-            raise SystemExit("timed out")
-        app.processEvents()
-        time.sleep(0.005)
-
-spin(lambda: win.data_panel.current is not None and win.training.wf_form is not None, 120)
+GUI_ONLY_DRAWS = GUI_CHILD_PREAMBLE + r"""
 parts, tp = win.study_tune, win.training
 # a tuned LightGBM run (Optuna runs in the worker)
 tp.set_checked(["lightgbm"])

@@ -21,6 +21,7 @@ from cryptodesk.cli import main
 from cryptodesk.evaluation.strategy import StrategySpec
 from cryptodesk.paths import app_paths
 from tests.gui.helpers import tiny_run
+from tests.support.gui_child import GUI_CHILD_PREAMBLE
 
 pytestmark = pytest.mark.gui
 REPO = Path(__file__).resolve().parents[2]
@@ -141,22 +142,7 @@ def test_copy_as_command_saves_the_spec_for_replay(window, qtbot) -> None:
     assert window.runs.copy_command() == text  # saved once, named again
 
 
-CHILD = r"""
-import sys, time
-from cryptodesk.gui.app import application, create_window
-app = application()
-win = create_window(app)
-win.show()
-
-def spin(cond, limit):
-    t0 = time.monotonic()
-    while not cond():
-        if time.monotonic() - t0 > limit:
-            raise SystemExit("timed out")
-        app.processEvents()
-        time.sleep(0.005)
-
-spin(lambda: win.data_panel.current is not None and win.training.wf_form is not None, 120)
+CHILD = GUI_CHILD_PREAMBLE + r"""
 tp = win.training
 tp.set_checked(["lightgbm", "lstm"])
 tp.select_model("lightgbm")
