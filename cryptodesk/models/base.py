@@ -161,6 +161,9 @@ class Forecaster(abc.ABC):
     #: True for a wrapper whose forecasts come from an inner model it fits itself (a tuned
     #: model): the inner model calibrates its own band, so the wrapper does not calibrate again.
     inner_calibrates: ClassVar[bool] = False
+    #: True when ``_fit`` spends its time in native code that releases the GIL (LightGBM):
+    #: then the calibration copy may train in a second thread (see :meth:`calibrates_beside`).
+    fit_releases_gil: ClassVar[bool] = False
 
     def __init__(self, config: ModelConfig | dict[str, Any] | None = None) -> None:
         if config is None:
@@ -206,15 +209,36 @@ class Forecaster(abc.ABC):
         self.fitted_horizon = 0
         self.calibration = None
         self.target = target
-        if self.config.interval == "conformal" and target == "price" and not self.inner_calibrates:
+        fitted = False
+        if self.calibrates(target) and self.calibrates_beside():
+            from cryptodesk.models.calibrate_beside import fit_beside_calibration
+
+            self.calibration = fit_beside_calibration(self, train, ctx, horizon)
+            fitted = True
+        elif self.calibrates(target):
             cal_ctx = ctx.child(0.0, 0.5 if self.calibration_refit else 1.0)
             self.calibration = out_of_fold_scores(self, train, horizon, cal_ctx)
-        if self.calibration is None or self.calibration_refit:
+        if not fitted and (self.calibration is None or self.calibration_refit):
             self._fit(train, ctx.child(0.5, 1.0) if self.calibration else ctx, horizon)
         self.fitted_horizon = horizon
         self.train_end = train.index[-1]
         self.train_rows = len(train)
         return self
+
+    def calibrates(self, target: str = "price") -> bool:
+        """True when a fit for ``target`` puts a conformal band on the forecasts."""
+        return (self.config.interval == "conformal" and target == "price"
+                and not self.inner_calibrates)
+
+    def calibrates_beside(self) -> bool:
+        """True when the calibration copy trains in a second thread beside the model's own
+        fit (:mod:`cryptodesk.models.calibrate_beside`): a refitting model whose training
+        runs outside the GIL, allowed two threads or more."""
+        return self.calibration_refit and self.fit_releases_gil and self.thread_budget() >= 2
+
+    def thread_budget(self) -> int:
+        """Threads this model may keep busy while it fits (1 unless its config says more)."""
+        return 1
 
     def predict(self, history: pd.DataFrame, horizon: int) -> Forecast:
         """Forecast the ``horizon`` closes after the last row of ``history``."""
@@ -238,7 +262,8 @@ class Forecaster(abc.ABC):
         points = self._predict_many(history, origins, horizon)
         if points is None:
             return [self.predict(history.iloc[: int(o) + 1], horizon) for o in origins]
-        return [self._finish(fc, history.iloc[: int(o) + 1], horizon)
+        close = history["close"].to_numpy(dtype=np.float64)
+        return [self._finish_closes(fc, close[: int(o) + 1], horizon)
                 for o, fc in zip(origins, points, strict=True)]
 
     def _predict_many(self, history: pd.DataFrame, origins: np.ndarray,
@@ -263,10 +288,16 @@ class Forecaster(abc.ABC):
         return horizon
 
     def _finish(self, forecast: Forecast, history: pd.DataFrame, horizon: int) -> Forecast:
+        return self._finish_closes(forecast, history["close"].to_numpy(dtype=np.float64),
+                                   horizon)
+
+    def _finish_closes(self, forecast: Forecast, close: np.ndarray, horizon: int) -> Forecast:
+        """Check the forecast's length and put the calibrated band on it (``close``: the
+        closes up to its origin)."""
         if forecast.horizon != horizon:
             raise ModelError(f"{self.name}: returned {forecast.horizon} steps, asked for {horizon}")
         if self.calibration is not None and self.calibration.horizon >= horizon:
-            forecast = self.calibration.apply(forecast, history, self.keeps_own_p_up())
+            forecast = self.calibration.apply_to_closes(forecast, close, self.keeps_own_p_up())
         return forecast
 
     def calibration_paths(self, train: pd.DataFrame, origins: np.ndarray, horizon: int) -> np.ndarray:

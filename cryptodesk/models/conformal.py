@@ -130,9 +130,15 @@ class Calibration:
 
     def apply(self, forecast: Forecast, history: pd.DataFrame, keep_p_up: bool = False) -> Forecast:
         """The forecast with the calibrated band and P(up) around its point forecast."""
+        return self.apply_to_closes(forecast, history["close"].to_numpy(dtype=np.float64),
+                                    keep_p_up)
+
+    def apply_to_closes(self, forecast: Forecast, close: np.ndarray,
+                        keep_p_up: bool = False) -> Forecast:
+        """:meth:`apply` given the closes up to the origin (a batch of origins slices one
+        array instead of one frame per origin)."""
         from cryptodesk.models.base import Forecast
 
-        close = history["close"].to_numpy(dtype=np.float64)
         last = float(close[-1])
         h = forecast.horizon
         steps = np.arange(1, h + 1, dtype=np.float64)

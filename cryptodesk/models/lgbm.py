@@ -29,17 +29,20 @@ import numpy as np
 import pandas as pd
 
 from cryptodesk.errors import ModelError
-from cryptodesk.features.builders import feature_matrix, last_feature_row
+from cryptodesk.features.builders import last_feature_row
+from cryptodesk.features.matrix_cache import cached_feature_matrix
 from cryptodesk.features.spec import FeatureSpec
 from cryptodesk.features.targets import future_log_returns
 from cryptodesk.features.volatility import HAR_WINDOWS, future_values, har_features
 from cryptodesk.jobs import TaskContext
 from cryptodesk.models.base import Z90, Forecast, Forecaster, normal_cdf
 from cryptodesk.models.config import ModelConfig, param
+from cryptodesk.models.threads import available_cores
 from cryptodesk.models.volatility import realised
 from cryptodesk.params import Range
 
 HEADS = ("point", "q10", "q90", "up")
+AUTO_THREADS = 2  # default budget: the model and its calibration copy, one thread each
 
 
 @dataclass(frozen=True)
@@ -76,9 +79,11 @@ class LightGBMConfig(ModelConfig):
     max_train_rows: int | None = param(None, min=50, max=10_000_000, advanced=True,
                                        label="Max training rows",
                                        help="Use only the most recent rows of each window.")
-    num_threads: int = param(
-        1, min=1, max=256, advanced=True, label="Threads",
-        help="One is fastest on a few thousand rows and robust on a busy machine.",
+    num_threads: int | None = param(
+        None, min=1, max=256, advanced=True, label="Threads",
+        help="Threads a fit may use; empty: two where the machine has two cores (the "
+             "calibration copy trains beside the model). Each booster uses half of them: one "
+             "thread is fastest on a few thousand rows.",
     )
     seed: int = param(0, min=0, max=2**31 - 1, label="Seed")
 
@@ -89,6 +94,7 @@ class LightGBMForecaster(Forecaster):
     name = "lightgbm"
     config_cls = LightGBMConfig
     config: LightGBMConfig
+    fit_releases_gil = True
 
     def __init__(self, config: Any = None) -> None:
         super().__init__(config)
@@ -116,7 +122,7 @@ class LightGBMForecaster(Forecaster):
         if last_only:
             x = last_feature_row(frame, cfg.features, self.timeframe)[None, :]
         else:
-            x = feature_matrix(frame, cfg.features, self.timeframe)
+            x = cached_feature_matrix(frame, cfg.features, self.timeframe or '1d')
         if self.target != "volatility":
             return x
         rv = realised(frame, self.name)
@@ -198,6 +204,16 @@ class LightGBMForecaster(Forecaster):
             heads.append("up")
         return heads
 
+    def thread_budget(self) -> int:
+        return self.config.num_threads or min(AUTO_THREADS, available_cores())
+
+    def _booster_threads(self) -> int:
+        """Half the budget when the calibration copy trains beside this model (each of the
+        two fits gets its share), all of it otherwise."""
+        budget = self.thread_budget()
+        beside = self.calibrates(self.target) and self.calibrates_beside()
+        return max(1, budget // 2) if beside else budget
+
     def _params(self, head: str) -> dict[str, Any]:
         cfg = self.config
         params: dict[str, Any] = {
@@ -207,7 +223,7 @@ class LightGBMForecaster(Forecaster):
             "feature_fraction": cfg.feature_fraction,
             "lambda_l2": cfg.lambda_l2,
             "max_bin": cfg.max_bin,
-            "num_threads": cfg.num_threads,
+            "num_threads": self._booster_threads(),
             "seed": cfg.seed,
             "deterministic": True,
             "force_col_wise": True,

@@ -82,9 +82,24 @@ class Plan:
     def todo(self) -> list[Cell]:
         """The cells still to run, seed by seed (deterministic models first): every model
         finishes a cell early, so the ETA knows each one's cost soon and a first full picture
-        (one seed of everything) comes before the other seeds. Results do not depend on it."""
+        (one seed of everything) comes before the other seeds. Within a seed the costliest
+        cells go first, so the study does not end on one long cell while the other workers
+        sit idle. Results do not depend on the order."""
         left = [c for c in self.cells if c.id not in self.results.metrics]
-        return sorted(left, key=lambda c: -1 if c.seed is None else c.seed)
+        return sorted(left, key=lambda c: (-1 if c.seed is None else c.seed,
+                                           -self.expected_seconds(c)))
+
+    def expected_seconds(self, cell: Cell) -> float:
+        """A cell's rough cost (:mod:`cryptodesk.app.cost`): only its rank among the others
+        matters."""
+        from cryptodesk.app.cost import expected_cost, test_bars
+        from cryptodesk.app.runspec import RunSpec
+
+        run = RunSpec.from_dict(cell.run)
+        candles = next(s.candles for s in self.series if s.index == cell.series)
+        forecasts = test_bars(run.protocol, len(candles), candles.index)
+        return sum(expected_cost(m, run.protocol, len(candles), forecasts).total
+                   for m in run.models)
 
 
 def plan_study(spec: StudySpec, out: Path, store: Any = None) -> Plan:

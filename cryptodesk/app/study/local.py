@@ -10,7 +10,6 @@ study, which cancels its cells and keeps every finished one. Results do not depe
 
 from __future__ import annotations
 
-import os
 from collections import deque
 from collections.abc import Iterator
 from typing import Any
@@ -23,16 +22,14 @@ from cryptodesk.app.study.cells import CELL_JOB, Cell, SeriesData
 from cryptodesk.app.study.dispatch import CellEvent
 from cryptodesk.jobs import Cancelled as CancelledError
 from cryptodesk.jobs import TaskContext
+from cryptodesk.models.threads import available_cores
 
 POLL_S = 0.05
 
 
 def default_workers() -> int:
     """Every core this process may use."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
+    return available_cores()
 
 
 class LocalRunner:

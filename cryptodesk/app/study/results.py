@@ -89,7 +89,10 @@ class StudyResults:
                                    index=part.index)
             else:
                 values = actual - forecast
-            columns[cell.seed if cell.seed is not None else -1] = values
+            # naive is deterministic: one column, whichever cell it came from (labelled by
+            # that cell's seed it would pair with that seed only)
+            deterministic = model == BASELINE or cell.seed is None
+            columns[-1 if deterministic else cell.seed] = values
         return pd.DataFrame(columns).sort_index()
 
     def _cell_forecasts(self, cell_id: str) -> pd.DataFrame:
