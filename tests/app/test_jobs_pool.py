@@ -76,3 +76,22 @@ def test_a_job_that_ignores_cancel_is_terminated_after_the_grace_period(pool) ->
 def test_only_cryptodesk_job_functions_can_be_named(pool, kind: str) -> None:
     final = pool.submit(kind, {"x": 1}).wait(60)
     assert isinstance(final, Failed) and final.message == f"unknown job {kind!r}"
+
+
+
+def test_shutdown_lets_every_idle_worker_exit_on_its_own(pool, tmp_path) -> None:
+    # the workers leave without the interpreter's teardown (a second or more once torch is
+    # loaded; here an exit handler that would take a minute), all asked at once: none has to
+    # be terminated
+    from cryptodesk.app.jobs.pool import WorkerPool
+
+    two = WorkerPool(keep_idle=2, stderr_dir=tmp_path)
+    try:
+        handles = [two.submit("tests.support.jobs:slow_teardown", {}),
+                   two.submit("tests.support.jobs:sleep", {"seconds": 0.5})]
+        assert all(isinstance(h.wait(60), Done) for h in handles)
+        workers = two.workers()
+        assert len(workers) == 2
+    finally:
+        two.shutdown(timeout=10.0)
+    assert [w.process.returncode for w in workers] == [0, 0]

@@ -50,3 +50,12 @@ def stubborn(payload: dict[str, Any], ctx: TaskContext) -> str:
     """Never checks for cancel (a job stuck in native code)."""
     time.sleep(float(payload.get("seconds", 30)))
     return "woke"
+
+
+def slow_teardown(payload: dict[str, Any], ctx: TaskContext) -> str:
+    """Leave an exit handler that would hold the worker's interpreter teardown for a minute
+    (as a big library's teardown holds it for seconds)."""
+    import atexit
+
+    atexit.register(time.sleep, 60.0)
+    return "armed"

@@ -140,8 +140,16 @@ class Worker:
 
     def stop(self, timeout: float = 2.0) -> None:
         """Ask the worker to exit; terminate it when it does not."""
+        self.ask_to_exit()
+        self.wait_for_exit(timeout)
+
+    def ask_to_exit(self) -> None:
+        """Tell the worker to exit once its current job is done (returns at once)."""
         with contextlib.suppress(WorkerDied):
             self.send({"op": "exit"})
+
+    def wait_for_exit(self, timeout: float = 2.0) -> None:
+        """Wait for an exit asked for; terminate the worker when it does not come."""
         try:
             self.process.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -324,8 +332,10 @@ class WorkerPool:
             idle, busy = list(self._idle), list(self._busy)
             self._idle.clear()
             self._busy.clear()
+        for worker in idle:  # all at once: each exits while the others do
+            worker.ask_to_exit()
         for worker in idle:
-            worker.stop(timeout)
+            worker.wait_for_exit(timeout)
         for worker in busy:
             worker.kill()
 

@@ -21,6 +21,7 @@ to draw while a model trains.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import queue
@@ -69,7 +70,12 @@ def main(argv: list[str] | None = None) -> int:
     os.dup2(devnull, 0)  # nothing else may read the job pipe
     os.close(devnull)
     serve(jobs, events, args.stderr or None, args.nice)
-    return 0
+    # Every result is sent: leave without the interpreter's teardown, which takes a second or
+    # more once torch is loaded, while the owner waits (a study's pool stops at its end).
+    for stream in (events, sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(0)
 
 
 def serve(jobs: IO[bytes], events: IO[bytes], stderr_path: str | None,
