@@ -5,7 +5,9 @@ then ``../shared/peers/run_peers.py`` (Darts 0.48.1 BlockRNN LSTM/GRU, in its ow
 environment; see ``../shared/peers/README.md``), each in a fresh process, and prints per net:
 both wall-clock seconds for the whole walk-forward (13 fits + 365 forecasts; imports and
 Darts' warm-up excluded, as each script reports them), the speed ratio, and both Theil's U
-with their Diebold–Mariano p-values against naive. The load average before and after each
+with their Diebold–Mariano p-values against naive, and a head-to-head Diebold–Mariano test of
+our one-step forecasts against Darts' on the same dates (is a difference in U more than
+noise?). The load average before and after each
 step is printed too: wall-clock grows with load, so quote ratios from one run and say what else
 was running. ``--repeats N`` repeats the whole sequence and prints the median ratio.
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -25,8 +28,11 @@ import tempfile
 import time
 from pathlib import Path
 
+import pandas as pd
+
 REPO = Path(__file__).resolve().parents[1]
 PEERS = REPO.parent / "shared" / "peers" / "run_peers.py"
+sys.path.insert(0, str(REPO))
 PEERS_PYTHON = Path.home() / ".cache" / "cryptodesk-peers" / "venv" / "bin" / "python"
 
 
@@ -74,6 +80,7 @@ def one_asset(asset: str, models: list[str], tmp: Path, args: argparse.Namespace
     out["ours"] = {m: {"seconds": ours[m]["seconds"], "theils_u": ours[m]["theils_u"],
                        "dm_p": ours[m]["dm_p_value"], "fits": ours[m].get("n_fits")}
                    for m in models}
+    our_forecasts = {m: ours[m]["forecasts"] for m in models}
     out["load_before_ours"], out["load_after_ours"] = load, os.getloadavg()[0]
     short = asset.split("-")[0]
     t0 = time.perf_counter()
@@ -88,7 +95,25 @@ def one_asset(asset: str, models: list[str], tmp: Path, args: argparse.Namespace
     out["darts"] = {m: {"seconds": darts[m]["wall_s"], "theils_u": darts[m]["metrics"]["TheilU"],
                         "dm_p": darts[m]["metrics"]["DM_p_vs_naive"]} for m in models}
     out["load_after_darts"] = os.getloadavg()[0]
+    peer = pd.read_csv(tmp / f"daily_{short}_predictions.csv")
+    out["head_to_head"] = {
+        m: head_to_head(our_forecasts[m], peer[(peer["asset"] == short) & (peer["model"] == m)])
+        for m in models}
     return out
+
+
+def head_to_head(ours: dict[str, float], peer: pd.DataFrame) -> dict:
+    """Diebold–Mariano on squared errors, ours against Darts' on the same target dates:
+    whether a difference in Theil's U is more than noise (p < 0.05), and which way."""
+    from cryptodesk.evaluation.significance import dm_test
+
+    frame = peer.assign(ours=peer["date"].map(ours)).dropna(subset=["ours", "yhat", "y"])
+    result = dm_test((frame["y"] - frame["ours"]).to_numpy(),
+                     (frame["y"] - frame["yhat"]).to_numpy())
+    mse_ours = float(((frame["y"] - frame["ours"]) ** 2).mean())
+    mse_darts = float(((frame["y"] - frame["yhat"]) ** 2).mean())
+    return {"n": len(frame), "dm_p": None if math.isnan(result.p_value) else result.p_value,
+            "rmse_ratio": math.sqrt(mse_ours / mse_darts)}
 
 
 def print_run(run: dict, models: list[str]) -> None:
@@ -96,11 +121,12 @@ def print_run(run: dict, models: list[str]) -> None:
           f" before ours, {run['load_after_ours']:.1f} after ours, "
           f"{run['load_after_darts']:.1f} after Darts)")
     print(f"  {'net':<6}{'ours s':>9}{'Darts s':>9}{'speed x':>9}   {'ours U (DM p)':<20}"
-          f"{'Darts U (DM p)':<20}")
+          f"{'Darts U (DM p)':<20}{'ours vs Darts: RMSE ratio, DM p (n)'}")
     for m in models:
-        a, b = run["ours"][m], run["darts"][m]
+        a, b, h = run["ours"][m], run["darts"][m], run["head_to_head"][m]
+        p = "n/a" if h["dm_p"] is None else f"{h['dm_p']:.3f}"
         print(f"  {m:<6}{a['seconds']:>9.1f}{b['seconds']:>9.1f}{b['seconds'] / a['seconds']:>9.2f}"
-              f"   {_u(a):<20}{_u(b):<20}", flush=True)
+              f"   {_u(a):<20}{_u(b):<20}{h['rmse_ratio']:.4f}, {p} ({h['n']})", flush=True)
 
 
 def print_summary(runs: list[dict], assets: list[str], models: list[str]) -> None:

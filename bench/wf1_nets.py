@@ -79,7 +79,9 @@ def main(argv: list[str] | None = None) -> int:
             n: {**{k: _clean(report.metrics[n][k]) for _, k, _ in COLUMNS},
                 "seconds": report.results[n].total_seconds,
                 "fit_seconds": report.results[n].fit_seconds,
-                "n_fits": report.results[n].n_fits}
+                "n_fits": report.results[n].n_fits,
+                # one-step forecasts by target date: for a head-to-head test against a peer's
+                "forecasts": _one_step(report.results[n].forecasts)}
             for n in report.ranking()
         }
         print("seconds: " + ", ".join(f"{n} {v['seconds']:.1f}" for n, v in figures[asset].items()),
@@ -96,6 +98,12 @@ def main(argv: list[str] | None = None) -> int:
         args.json.write_text(json.dumps({"protocol": "wf1", "seed": args.seed,
                                          "figures": figures}, indent=2))
     return 0
+
+
+def _one_step(frame) -> dict[str, float]:
+    rows = frame[frame["horizon"] == 1]
+    return {t.strftime("%Y-%m-%d"): float(v)
+            for t, v in zip(rows["target_time"], rows["forecast"], strict=True)}
 
 
 def _clean(value: float | None) -> float | None:
