@@ -8,6 +8,11 @@ on the last ``train_size`` of them (``rolling``); then it forecasts from ``candl
 Nothing after the origin is ever passed to the model: that slice is the whole guarantee against
 look-ahead, and the contract tests check it by perturbing every later candle.
 
+A model whose fits may run side by side (the nets on a machine with two cores or more:
+:meth:`~cryptodesk.models.base.Forecaster.parallel_refits`) has its refits fitted ahead in
+threads, each on its own instance (:mod:`cryptodesk.evaluation.refits_ahead`); the forecasts of
+each block still come from that block's refit, and are the same as one refit after another.
+
 Between refits a forecast is one ``predict`` call, which models keep cheap (features on the
 needed tail only). Progress is reported per origin, cancellation is checked per origin and
 inside fits, and each origin's forecasts are handed out as a :class:`ForecastBatch` partial
@@ -152,6 +157,21 @@ def _progress_at(forecasts: int, fits: int, total: int, n_fits: int, fit_share: 
     return fit_share * min(fits, n_fits) / n_fits + (1.0 - fit_share) * forecasts / total
 
 
+def _refits_ahead(forecaster: Forecaster, candles: pd.DataFrame, windows: list[tuple[int, int]],
+                  horizon: int, target: str, name: str) -> Any:
+    """A :class:`~cryptodesk.evaluation.refits_ahead.RefitsAhead` when the model may fit
+    several refits at once (:meth:`~cryptodesk.models.base.Forecaster.parallel_refits`) and
+    there is more than one refit, else None (refit in place, one after the other)."""
+    workers = min(forecaster.parallel_refits(), len(windows))
+    if workers < 2:
+        return None
+    from cryptodesk.evaluation.refits_ahead import RefitsAhead
+
+    config = forecaster.config
+    return RefitsAhead(lambda: type(forecaster)(config), candles, windows, horizon, target,
+                       workers, name)
+
+
 def walk_forward(
     model: Forecaster | Callable[[], Forecaster],
     candles: pd.DataFrame,
@@ -204,58 +224,71 @@ def walk_forward(
     train_rows_first = 0
     name = label or forecaster.name
     pending: list[Any] = []  # forecasts of the current block, one per origin
-    for step, o in enumerate(origins):
-        ctx.check_cancelled()
-        o = int(o)
-        refit = n_fits == 0 or (spec.refit_every and step % spec.refit_every == 0)
-        if refit:
-            lo = 0 if spec.window == "expanding" else max(0, o + 1 - train_size)
-            lo_frac = _progress_at(step, n_fits, total, n_fits_expected, fit_share)
-            fit_ctx = ctx.child(lo_frac, lo_frac + fit_share / n_fits_expected, f"{name}: ")
-            t0 = time.perf_counter()
-            forecaster.fit(candles.iloc[lo : o + 1], fit_ctx, horizon=h_max, target=target)
-            fit_s += time.perf_counter() - t0
-            fits.append({"origin": index[o].isoformat(), "train_rows": o + 1 - lo,
-                         **forecaster.fit_summary()})
-            if n_fits == 0:
-                train_rows_first = o + 1 - lo
-            n_fits += 1
-        if refit or not pending:
-            # one predict_many call per block of origins between refits (at most BLOCK): a
-            # model with a batch path builds its inputs once; each forecast still uses rows
-            # up to its own origin only (the contract tests perturb the rows after it)
-            stop = min(len(origins), step + BLOCK)
-            if spec.refit_every:
-                stop = min(stop, (step // spec.refit_every + 1) * spec.refit_every)
-            block = origins[step:stop]
-            t0 = time.perf_counter()
-            pending = forecaster.predict_many(candles.iloc[: int(block[-1]) + 1], block, h_max)
-            pred_s += time.perf_counter() - t0
-        fc = pending.pop(0)
-        steps = min(h_max, n - 1 - o)  # targets past the end of the data are not evaluated
-        nan = np.full(steps, np.nan)
-        parts = {
-            "forecast": fc.point[:steps],
-            "lower": nan if fc.q10 is None else fc.q10[:steps],
-            "upper": nan if fc.q90 is None else fc.q90[:steps],
-            "p_up": nan if fc.p_up is None else fc.p_up[:steps],
-        }
-        for key, arr in parts.items():
-            values[key].append(arr)
-        rows_o.append(np.full(steps, o))
-        rows_h.append(np.arange(1, steps + 1))
-        ctx.partial(
-            ForecastBatch(
-                model=name, origin=index[o], target_times=index[o + 1 : o + 1 + steps],
-                forecast=parts["forecast"],
-                lower=None if fc.q10 is None else parts["lower"],
-                upper=None if fc.q90 is None else parts["upper"],
-                p_up=None if fc.p_up is None else parts["p_up"],
-                actual=close[o + 1 : o + 1 + steps], done=step + 1, total=total,
+    windows = [(0 if spec.window == "expanding" else max(0, int(o) + 1 - train_size), int(o) + 1)
+               for step, o in enumerate(origins)
+               if step == 0 or (spec.refit_every and step % spec.refit_every == 0)]
+    ahead = _refits_ahead(forecaster, candles, windows, h_max, target, name)
+    try:
+        for step, o in enumerate(origins):
+            ctx.check_cancelled()
+            o = int(o)
+            refit = n_fits == 0 or (spec.refit_every and step % spec.refit_every == 0)
+            if refit:
+                lo = windows[n_fits][0]
+                lo_frac = _progress_at(step, n_fits, total, n_fits_expected, fit_share)
+                fit_ctx = ctx.child(lo_frac, lo_frac + fit_share / n_fits_expected, f"{name}: ")
+                if ahead is not None:
+                    forecaster, seconds = ahead.take(n_fits, fit_ctx)
+                    fit_s += seconds
+                else:
+                    t0 = time.perf_counter()
+                    forecaster.fit(candles.iloc[lo : o + 1], fit_ctx, horizon=h_max,
+                                   target=target)
+                    fit_s += time.perf_counter() - t0
+                fits.append({"origin": index[o].isoformat(), "train_rows": o + 1 - lo,
+                             **forecaster.fit_summary()})
+                if n_fits == 0:
+                    train_rows_first = o + 1 - lo
+                n_fits += 1
+            if refit or not pending:
+                # one predict_many call per block of origins between refits (at most BLOCK): a
+                # model with a batch path builds its inputs once; each forecast still uses rows
+                # up to its own origin only (the contract tests perturb the rows after it)
+                stop = min(len(origins), step + BLOCK)
+                if spec.refit_every:
+                    stop = min(stop, (step // spec.refit_every + 1) * spec.refit_every)
+                block = origins[step:stop]
+                t0 = time.perf_counter()
+                pending = forecaster.predict_many(candles.iloc[: int(block[-1]) + 1], block, h_max)
+                pred_s += time.perf_counter() - t0
+            fc = pending.pop(0)
+            steps = min(h_max, n - 1 - o)  # targets past the end of the data are not evaluated
+            nan = np.full(steps, np.nan)
+            parts = {
+                "forecast": fc.point[:steps],
+                "lower": nan if fc.q10 is None else fc.q10[:steps],
+                "upper": nan if fc.q90 is None else fc.q90[:steps],
+                "p_up": nan if fc.p_up is None else fc.p_up[:steps],
+            }
+            for key, arr in parts.items():
+                values[key].append(arr)
+            rows_o.append(np.full(steps, o))
+            rows_h.append(np.arange(1, steps + 1))
+            ctx.partial(
+                ForecastBatch(
+                    model=name, origin=index[o], target_times=index[o + 1 : o + 1 + steps],
+                    forecast=parts["forecast"],
+                    lower=None if fc.q10 is None else parts["lower"],
+                    upper=None if fc.q90 is None else parts["upper"],
+                    p_up=None if fc.p_up is None else parts["p_up"],
+                    actual=close[o + 1 : o + 1 + steps], done=step + 1, total=total,
+                )
             )
-        )
-        ctx.progress(_progress_at(step + 1, n_fits, total, n_fits_expected, fit_share),
-                     f"{name}: {step + 1}/{total} forecasts")
+            ctx.progress(_progress_at(step + 1, n_fits, total, n_fits_expected, fit_share),
+                         f"{name}: {step + 1}/{total} forecasts")
+    finally:
+        if ahead is not None:
+            ahead.close()
     origin_pos = np.concatenate(rows_o)
     horizons = np.concatenate(rows_h)
     target_pos = origin_pos + horizons

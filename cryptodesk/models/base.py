@@ -240,6 +240,12 @@ class Forecaster(abc.ABC):
         """Threads this model may keep busy while it fits (1 unless its config says more)."""
         return 1
 
+    def parallel_refits(self) -> int:
+        """How many refits of a walk-forward may train at once, each in its own thread on its
+        own instance (:mod:`cryptodesk.evaluation.refits_ahead`): 1 unless the model's fit
+        runs outside the GIL and draws no random numbers from a shared generator."""
+        return 1
+
     def predict(self, history: pd.DataFrame, horizon: int) -> Forecast:
         """Forecast the ``horizon`` closes after the last row of ``history``."""
         horizon = self._check_predict(history, horizon)

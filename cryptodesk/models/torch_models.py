@@ -50,6 +50,7 @@ from cryptodesk.features.windows import SequenceDataset
 from cryptodesk.jobs import TaskContext
 from cryptodesk.models import torch_nets as nets
 from cryptodesk.models.base import Z90, Forecast, Forecaster, normal_cdf
+from cryptodesk.models.threads import available_cores
 from cryptodesk.models.torch_configs import (
     CnnConfig,
     CnnGruConfig,
@@ -70,6 +71,7 @@ from cryptodesk.models.torch_train import (
 
 WEIGHTS_FILE = "net.pt"
 MIN_TRAIN_WINDOWS = 16
+PARALLEL_REFITS = 2  # refits of a walk-forward training at once on the CPU (two cores: 1.8x)
 
 
 @dataclass(frozen=True)
@@ -182,6 +184,17 @@ class TorchForecaster(Forecaster):
             ds=ds, train_rows=train_rows, val_rows=val_rows, x_scaler=x_scaler,
             y_scaler=y_scaler,
         )
+
+    def parallel_refits(self) -> int:
+        """Refits side by side on the CPU: as many as the cores allow at the config's torch
+        threads each, at most :data:`PARALLEL_REFITS` (each holds a net and its batches). Not
+        on a GPU, and not with pre-training (it reads the store, and one pooled pre-training
+        per refit is already the bulk of the work)."""
+        cfg = self.config
+        if cfg.pretrain or cfg.num_threads is None \
+                or choose_device(cfg.device).type != "cpu":
+            return 1
+        return max(1, min(PARALLEL_REFITS, available_cores() // cfg.num_threads))
 
     def _threads(self) -> Any:
         """The config's CPU thread count around a fit or forecast (see ``cpu_threads``)."""

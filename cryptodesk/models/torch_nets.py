@@ -28,12 +28,56 @@ import torch
 from torch import nn
 
 
+class StreamDropout(nn.Module):
+    """``nn.Dropout`` that draws its masks from a generator of its own when one is attached.
+
+    Why: the default dropout draws from torch's one global generator, so two nets training at
+    once in two threads (a walk-forward fitting refits side by side) would take each other's
+    random numbers and neither fit would be reproducible. The training loop attaches a
+    generator that starts where the global one stood after the net was built, and this module
+    makes its masks exactly as ``torch.nn.functional.dropout`` does on the CPU (a Bernoulli
+    noise tensor, scaled, multiplied in), so the weights are the same bit for bit as with
+    ``nn.Dropout``. Without a generator (on a GPU, or outside the loop) it is ``nn.Dropout``.
+    """
+
+    def __init__(self, p: float) -> None:
+        super().__init__()
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"dropout probability must be in [0, 1], got {p}")
+        self.p = float(p)
+        self.generator: torch.Generator | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        gen = self.generator
+        if gen is None or gen.device != x.device:
+            return nn.functional.dropout(x, self.p, True)
+        if self.p == 1.0:
+            return x * torch.zeros((), dtype=x.dtype, device=x.device)
+        noise = torch.empty_like(x).bernoulli_(1.0 - self.p, generator=gen)
+        noise.div_(1.0 - self.p)
+        return x * noise
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+def stream_dropouts(net: nn.Module) -> list[StreamDropout]:
+    """Every dropout of ``net``, all of them :class:`StreamDropout`; raises ValueError when a
+    module draws from the global generator (a plain ``nn.Dropout``)."""
+    plain = [name for name, m in net.named_modules() if isinstance(m, nn.Dropout)]
+    if plain:
+        raise ValueError(f"dropout modules on the global generator: {', '.join(plain)}")
+    return [m for m in net.modules() if isinstance(m, StreamDropout)]
+
+
 def _head(in_size: int, dense: tuple[int, ...], dropout: float, horizon: int, n_q: int) -> nn.Sequential:
     """Dense head: optional hidden layers (ReLU, dropout), then one output per step and quantile."""
     layers: list[nn.Module] = []
     size = in_size
     for width in dense:
-        layers += [nn.Linear(size, width), nn.ReLU(), nn.Dropout(dropout)]
+        layers += [nn.Linear(size, width), nn.ReLU(), StreamDropout(dropout)]
         size = width
     layers.append(nn.Linear(size, horizon * n_q))
     return nn.Sequential(*layers)
@@ -56,7 +100,7 @@ class RecurrentStack(nn.Module):
         self.layers = nn.ModuleList(
             rnn(sizes[i], sizes[i + 1], batch_first=True) for i in range(len(hidden))
         )
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = StreamDropout(dropout)
         self.out_size = hidden[-1]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -77,7 +121,7 @@ class RecurrentNet(nn.Module):
         super().__init__()
         self.horizon, self.n_quantiles = horizon, n_quantiles
         self.rnn = RecurrentStack(cell, n_features, hidden, dropout)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = StreamDropout(dropout)
         self.head = _head(self.rnn.out_size, dense, dropout, horizon, n_quantiles)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -123,7 +167,7 @@ class CnnNet(nn.Module):
         super().__init__()
         self.horizon, self.n_quantiles = horizon, n_quantiles
         self.conv = ConvBlocks(n_features, channels, kernel_size, pool, lookback)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = StreamDropout(dropout)
         flat = self.conv.out_channels * self.conv.out_steps
         self.head = _head(flat, dense, dropout, horizon, n_quantiles)
 
@@ -144,7 +188,7 @@ class CnnGruNet(nn.Module):
         self.horizon, self.n_quantiles = horizon, n_quantiles
         self.conv = ConvBlocks(n_features, channels, kernel_size, pool, lookback)
         self.rnn = RecurrentStack("gru", self.conv.out_channels, hidden, dropout)
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = StreamDropout(dropout)
         self.head = _head(self.rnn.out_size, dense, dropout, horizon, n_quantiles)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -189,6 +233,10 @@ class TransformerNet(nn.Module):
         # Dropout on the attention weights sends CPU attention down a path about ten times
         # slower than the fused kernel; dropout stays on the residual and feed-forward paths.
         layer.self_attn.dropout = 0.0
+        # the residual and feed-forward dropouts draw from the fit's own stream too
+        layer.dropout = StreamDropout(dropout)
+        layer.dropout1 = StreamDropout(dropout)
+        layer.dropout2 = StreamDropout(dropout)
         # nested tensors only help with padding masks; they warn with norm_first
         self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(d_model)

@@ -17,9 +17,12 @@ its own forecast batches, so consumers dispatch on the type) and
 stops training within one batch; the loop then raises :class:`~cryptodesk.jobs.Cancelled` and
 the caller never sees a half-trained net.
 
-Determinism: the global torch RNG is forked and seeded for the duration of a fit (weight
-initialisation, dropout) and batch order comes from a private seeded generator, so the same
-seed and data give bit-identical weights on CPU, and other code's random state is untouched.
+Determinism: the net is built with torch's global generator forked and seeded (weight
+initialisation, under a lock); dropout then draws from a private generator that continues from
+that state (:class:`~cryptodesk.models.torch_nets.StreamDropout`), and batch order from another
+private seeded generator. So the same seed and data give bit-identical weights on CPU, other
+code's random state is untouched, and fits running at once in several threads (a walk-forward
+fitting refits side by side) do not disturb each other.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -184,13 +188,50 @@ def train_network(
     if len(train_rows) == 0:
         raise ModelError(f"{name}: no training windows (series too short for the lookback)")
     device = choose_device(settings.device)
-    threads = settings.num_threads if device.type == "cpu" else None
-    # fork the CUDA generator too when training there (dropout draws from it)
-    cuda_devices = [device.index or 0] if device.type == "cuda" else []
-    with cpu_threads(threads), torch.random.fork_rng(devices=cuda_devices):
-        torch.manual_seed(settings.seed)
-        return _train(build, source_x, targets, train_rows, val_rows, lookback, loss,
+    if device.type != "cpu":
+        # dropout on the GPU draws from the device's generator: fork it and the CPU one for
+        # the whole fit (one fit at a time per process there)
+        with torch.random.fork_rng(devices=[device.index or 0]):
+            torch.manual_seed(settings.seed)
+            return _train(build(), source_x, targets, train_rows, val_rows, lookback, loss,
+                          settings, ctx, name, naive, device)
+    net, stream = build_seeded(build, settings.seed)
+    with cpu_threads(settings.num_threads), _dropout_stream(net, stream):
+        return _train(net, source_x, targets, train_rows, val_rows, lookback, loss,
                       settings, ctx, name, naive, device)
+
+
+_BUILD_LOCK = threading.Lock()  # the global generator is seeded and read under it
+
+
+def build_seeded(build: Callable[[], nn.Module], seed: int) -> tuple[nn.Module, torch.Generator]:
+    """``build()`` with torch's global generator seeded with ``seed`` (weight initialisation),
+    and a private generator that continues from where the global one stopped: the dropout
+    stream of the fit. The global generator is forked, seeded and read under a lock, so fits
+    running at once in several threads each get exactly what a lone fit gets."""
+    with _BUILD_LOCK, torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        net = build()
+        stream = torch.Generator().set_state(torch.random.get_rng_state())
+    return net, stream
+
+
+@contextlib.contextmanager
+def _dropout_stream(net: nn.Module, stream: torch.Generator) -> Iterator[None]:
+    """Attach ``stream`` to every dropout of ``net`` for the fit, detach it after."""
+    from cryptodesk.models.torch_nets import stream_dropouts
+
+    try:
+        modules = stream_dropouts(net)
+    except ValueError as exc:
+        raise ModelError(f"the net cannot train on its own random stream ({exc})") from None
+    for module in modules:
+        module.generator = stream
+    try:
+        yield
+    finally:
+        for module in modules:
+            module.generator = None
 
 
 @contextlib.contextmanager
@@ -212,13 +253,13 @@ def cpu_threads(n: int | None) -> Iterator[None]:
 
 
 def _train(
-    build: Callable[[], nn.Module], source_x: np.ndarray, targets: np.ndarray,
+    net: nn.Module, source_x: np.ndarray, targets: np.ndarray,
     train_rows: np.ndarray, val_rows: np.ndarray, lookback: int, loss: str,
     settings: TrainSettings, ctx: TaskContext, name: str, naive: np.ndarray | None,
     device: torch.device,
 ) -> tuple[nn.Module, TrainResult]:
     started = time.perf_counter()
-    net = build().to(device=device, dtype=torch.float32)
+    net = net.to(device=device, dtype=torch.float32)
     loss_fn, _ = make_loss(loss, device)
     source = WindowSource(source_x, targets, lookback, device)
     # foreach: one grouped update for all parameters instead of a Python loop over them (the

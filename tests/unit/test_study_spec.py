@@ -174,11 +174,17 @@ def test_models_run_only_on_the_targets_they_forecast(tmp_path: Path) -> None:
         StudySpec.from_toml(text.replace('target = "volatility"\n', ""))
 
 
-def test_ensembles_and_tuned_models_become_the_run_specs_the_cli_runs(tmp_path: Path) -> None:
+def test_ensembles_and_tuned_models_become_the_run_specs_the_cli_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """``ensemble:a+b`` with a combiner, and a ``tune`` budget, expand into the same run-spec
     models as ``backtest --models ensemble:...`` and ``tune``; the tuning sampler is seeded with
     the cell's seed; a cell of each runs in the study's cell job."""
     from cryptodesk.app.study.cell_job import run_cell
+    from cryptodesk.models.threads import THREADS_ENV
+
+    # a cell caps its process's cores, as in a worker; this process gets its setting back
+    monkeypatch.setenv(THREADS_ENV, "")
     from cryptodesk.app.study.cells import expand, load_series
     from cryptodesk.data.demo import generate_demo
     from cryptodesk.data.store import CandleStore

@@ -22,8 +22,9 @@ import pandas as pd
 from cryptodesk.app.jobs import wire
 from cryptodesk.errors import DataError
 from cryptodesk.jobs import TaskContext
+from cryptodesk.models.threads import THREADS_ENV
 
-THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", THREADS_ENV)
 FORECAST_FIELDS = ("origin", "target_time", "horizon", "forecast", "lower", "upper", "p_up",
                    "actual", "last_close")
 
@@ -50,9 +51,12 @@ def thread_env(threads: int) -> dict[str, str]:
 
 def limit_threads(threads: int, spec: Any) -> None:
     """Fix torch's intra-op threads when the cell's model uses torch (BLAS pools are capped
-    by :func:`thread_env` when the worker starts)."""
+    by :func:`thread_env` when the worker starts), and cap the cores the models may spread
+    over (``CRYPTODESK_THREADS``: a Ray worker does not start with the local pool's
+    environment)."""
     from cryptodesk.models.registry import model_entry
 
+    os.environ[THREADS_ENV] = str(threads)
     if "torch" in sys.modules or any(model_entry(m.name).library == "PyTorch"
                                      for m in spec.models):
         import torch
