@@ -89,9 +89,29 @@ def expected_cost(model: Any, protocol: Any, n_rows: int, forecasts: int) -> Cos
         epochs = float(config.get("max_epochs") or config.get("epochs") or 20)
         windows = max(1.0, rows - float(config.get("lookback") or 0))
         fit = epochs * windows * NET_WINDOW_EPOCH_S
+    elif config.get("members"):
+        # an ensemble fits every member once per inner out-of-fold block and once on the
+        # whole window, at every refit
+        per_fit = sum(expected_cost(member, protocol, n_rows, forecasts).fits
+                      for member in _members(config)) / fits
+        fit = per_fit * (int(config.get("oof_folds") or 3) + 1)
     else:
         fit = FIT_S.get(kind, FIT_S["other"])
     tuning = getattr(model, "tuning", None)
     if tuning is not None:
         fit *= max(2, int(getattr(tuning, "trials", 10)))
     return Cost(fits=fits * fit, forecasts=forecasts * PREDICT_S[kind])
+
+
+@dataclass(frozen=True)
+class _Member:
+    """An ensemble member as :func:`expected_cost` reads a model: its name and config."""
+
+    name: str
+    config: dict[str, Any]
+    tuning: Any = None
+
+
+def _members(config: dict[str, Any]) -> list[_Member]:
+    configs = config.get("member_configs") or {}
+    return [_Member(str(name), dict(configs.get(name) or {})) for name in config["members"]]

@@ -82,8 +82,8 @@ class LightGBMConfig(ModelConfig):
     num_threads: int | None = param(
         None, min=1, max=256, advanced=True, label="Threads",
         help="Threads a fit may use; empty: two where the machine has two cores (the "
-             "calibration copy trains beside the model). Each booster uses half of them: one "
-             "thread is fastest on a few thousand rows.",
+             "calibration copy trains beside the model, one thread each: one is fastest on a "
+             "few thousand rows). A number: each of the two fits uses half of it.",
     )
     seed: int = param(0, min=0, max=2**31 - 1, label="Seed")
 
@@ -122,7 +122,7 @@ class LightGBMForecaster(Forecaster):
         if last_only:
             x = last_feature_row(frame, cfg.features, self.timeframe)[None, :]
         else:
-            x = cached_feature_matrix(frame, cfg.features, self.timeframe or '1d')
+            x = cached_feature_matrix(frame, cfg.features, self.timeframe or "1d")
         if self.target != "volatility":
             return x
         rv = realised(frame, self.name)
@@ -208,9 +208,12 @@ class LightGBMForecaster(Forecaster):
         return self.config.num_threads or min(AUTO_THREADS, available_cores())
 
     def _booster_threads(self) -> int:
-        """Half the budget when the calibration copy trains beside this model (each of the
-        two fits gets its share), all of it otherwise."""
-        budget = self.thread_budget()
+        """One by default (fastest on a few thousand rows, and the same sums on any machine);
+        with ``num_threads`` set, half of it when the calibration copy trains beside this model
+        (each of the two fits gets its share), all of it otherwise."""
+        budget = self.config.num_threads
+        if budget is None:
+            return 1
         beside = self.calibrates(self.target) and self.calibrates_beside()
         return max(1, budget // 2) if beside else budget
 

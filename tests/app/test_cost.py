@@ -26,3 +26,13 @@ def test_costs_follow_fits_epochs_and_windows() -> None:
     # fewer training windows (a rolling window) cost less
     rolling = WalkForwardSpec(test_size=365, refit_every=30, window="rolling", train_size=500)
     assert expected_cost(ModelSpec("lstm", {}), rolling, 3000, 365).fits < net.fits
+
+
+def test_an_ensemble_costs_its_members_once_per_inner_fold_and_once_more() -> None:
+    members = _cost("lstm").fits + _cost("arima").fits
+    ensemble = _cost("ensemble", members=["lstm", "arima"], oof_folds=3)
+    assert ensemble.fits == 4 * members
+    assert _cost("ensemble", members=["lstm", "arima"], oof_folds=1).fits == 2 * members
+    smaller = _cost("ensemble", members=["lstm", "arima"],
+                    member_configs={"lstm": {"max_epochs": 5}, "arima": {}})
+    assert smaller.fits < ensemble.fits  # a member's own config counts

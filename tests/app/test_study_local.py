@@ -250,3 +250,18 @@ metrics = ["qlike", "rmse"]
     tests = outcome.verdicts["tests"]
     assert [t["metric"] for t in tests] == ["qlike", "rmse"]
     assert all(t["low"] <= t["estimate"] <= t["high"] for t in tests)
+
+
+def test_each_seeds_costliest_cells_run_first(study_inputs: Path, tmp_path: Path) -> None:
+    # the deterministic cells first, then seed by seed; inside a seed the LSTM (epochs over
+    # every window) before LightGBM (15 trees), so a study does not end on a long cell alone
+    from cryptodesk.app.study.engine import plan_study
+    from cryptodesk.app.study.spec import StudySpec
+
+    spec = StudySpec.read(study_inputs / "study.toml")
+    todo = plan_study(spec, tmp_path / "out").todo
+    order = [(c.seed, c.model) for c in todo]
+    assert [seed for seed, _ in order] == [None] * 2 + [0] * 4 + [1] * 4
+    for seed in (0, 1):
+        models = [m for s, m in order if s == seed]
+        assert models == ["lstm", "lstm", "lightgbm", "lightgbm"]

@@ -52,6 +52,7 @@ def test_without_a_conformal_band_nothing_trains_beside() -> None:
     model = LightGBMForecaster({"num_threads": 2, "interval": "model", "quantiles": True})
     assert not model.calibrates()
     assert model._booster_threads() == 2  # the whole budget goes to the boosters
+    assert LightGBMForecaster({"interval": "model"})._booster_threads() == 1  # the default
 
 
 def test_cancelling_the_job_stops_both_threads() -> None:
