@@ -58,14 +58,15 @@ class RefitsAhead:
         self._workers = max(1, workers)
         self._stop = threading.Event()
         self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix=f"{name} refit")
-        self._futures: list[Future[_Refit]] = []
+        self._futures: dict[int, Future[_Refit]] = {}
+        self._submitted = 0
         self._refits: dict[int, _Refit] = {}
 
     def take(self, k: int, ctx: TaskContext) -> tuple[Forecaster, float]:
         """Refit ``k``'s fitted model and its fit seconds; meanwhile ``ctx`` (the refit's
         context in the walk-forward's thread) gets its progress and partial results."""
         self._submit_up_to(k + self._workers - 1)
-        future = self._futures[k]
+        future = self._futures.pop(k)  # handed out once: the walk-forward keeps the model
         relayed = 0
         while True:
             refit = self._refits.get(k)
@@ -81,6 +82,7 @@ class RefitsAhead:
                 self._stop.set()
                 raise
             self._relay(done, relayed, ctx)
+            self._refits.pop(k, None)
             return done.model, done.seconds
 
     def close(self) -> None:
@@ -90,9 +92,9 @@ class RefitsAhead:
 
     # ------------------------------------------------------------------ internals
     def _submit_up_to(self, last: int) -> None:
-        while len(self._futures) <= min(last, len(self._windows) - 1):
-            k = len(self._futures)
-            self._futures.append(self._pool.submit(self._fit, k))
+        while self._submitted <= min(last, len(self._windows) - 1):
+            self._futures[self._submitted] = self._pool.submit(self._fit, self._submitted)
+            self._submitted += 1
 
     def _fit(self, k: int) -> _Refit:
         refit = _Refit(self._make())
