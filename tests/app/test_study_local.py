@@ -265,3 +265,19 @@ def test_each_seeds_costliest_cells_run_first(study_inputs: Path, tmp_path: Path
     for seed in (0, 1):
         models = [m for s, m in order if s == seed]
         assert models == ["lstm", "lstm", "lightgbm", "lightgbm"]
+
+
+def test_the_verdicts_do_not_depend_on_the_order_cells_finished(
+        local_studies: dict[int, Path], study_inputs: Path) -> None:
+    # tests are computed as their cells finish, which differs run to run with two workers;
+    # the document (test order, Holm correction, pooled means) must not
+    from cryptodesk.app.study.engine import plan_study
+    from cryptodesk.app.study.spec import StudySpec
+    from cryptodesk.app.study.verdicts import VerdictBook
+
+    spec = StudySpec.read(study_inputs / "study.toml")
+    book = VerdictBook(plan_study(spec, local_studies[1]).results)
+    document = book.update()
+    assert len(book._tests) > 2
+    book._tests = dict(reversed(list(book._tests.items())))  # as if finished the other way
+    assert book.document() == document

@@ -134,7 +134,7 @@ class VerdictBook:
     def document(self) -> dict[str, Any]:
         """Tests (with Holm p and decision), pooled estimates, pair and comparison verdicts."""
         spec = self.results.spec
-        tests = list(self._tests.values())
+        tests = self._planned_order()
         holm = holm_adjust([t.dm_p for t in tests])
         rows = []
         by_comparison = {c.name: c for c in spec.comparisons}
@@ -159,13 +159,23 @@ class VerdictBook:
                 "alpha": spec.statistics.alpha, "level": spec.statistics.level,
                 "final": self.complete()}
 
+    def _planned_order(self) -> list[_Test]:
+        """The computed tests in the spec's order (comparison, baseline, series, metric), not
+        in the order their cells happened to finish: the document, its Holm correction and
+        the pooled means come out the same however many workers ran the cells."""
+        series_labels = list(dict.fromkeys(c.series_label for c in self.results.cells))
+        keys = [(c.name, baseline, series, metric)
+                for c in self.results.spec.comparisons for baseline in c.baselines
+                for series in series_labels for metric in c.metrics]
+        return [self._tests[k] for k in keys if k in self._tests]
+
     def _pooled(self, spec: Any) -> list[dict[str, Any]]:
         series = len({c.series_label for c in self.results.cells})
         out = []
         for c in spec.comparisons:
             for baseline in c.baselines:
                 for metric in c.metrics:
-                    tests = [t for t in self._tests.values() if t.comparison == c.name
+                    tests = [t for t in self._planned_order() if t.comparison == c.name
                              and t.baseline == baseline and t.metric == metric]
                     if len(tests) != series or series < 2:
                         continue
