@@ -63,6 +63,11 @@ class TaskContext:
         result, instead of also streaming to the driver as they are scored)."""
         return TaskContext(self._on_progress, None, self._cancel)
 
+    def with_progress(self, on_progress: ProgressCallback) -> TaskContext:
+        """This job's partial results and cancellation, its progress going to
+        ``on_progress`` instead (a caller that combines the progress of two parts of a job)."""
+        return TaskContext(on_progress, self._on_partial, self._cancel)
+
     def cancel(self) -> None:
         """Ask the job to stop at its next safe point."""
         self._cancel.set()

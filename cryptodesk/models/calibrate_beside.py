@@ -7,8 +7,9 @@ with a spare core the copy trains in a second thread while the model trains in t
 the fit takes the time of the longer of the two instead of their sum. The result is the same
 as one after the other (separate model instances, a fixed seed, and deterministic boosters).
 
-Only the model's own fit reports progress (two threads must not interleave one job's events);
-both check the job's cancellation, and a failure in either stops the other.
+Only the caller's thread reports progress (two threads must not interleave one job's events):
+the mean of the two fits' progress, each time the model's fit reports and while it waits for
+the copy. Both check the job's cancellation, and a failure in either stops the other.
 """
 
 from __future__ import annotations
@@ -32,7 +33,19 @@ def fit_beside_calibration(model: Forecaster, train: pd.DataFrame, ctx: TaskCont
     """Fit ``model`` on ``train`` in this thread while its calibration copy is fitted and
     scored in another; returns the calibration (None when the window is too short for one)."""
     stop = threading.Event()  # cancels the copy only: the job's own event stays untouched
-    copy_ctx = TaskContext(cancel_event=stop)
+    done = {"model": 0.0, "copy": 0.0}  # each fit's progress; the copy's written by its thread
+
+    def copy_progress(fraction: float | None, message: str) -> None:
+        del message
+        if fraction is not None:
+            done["copy"] = max(done["copy"], fraction)
+
+    def model_progress(fraction: float | None, message: str) -> None:
+        if fraction is not None:
+            done["model"] = max(done["model"], fraction)
+        ctx.progress((done["model"] + done["copy"]) / 2, message)
+
+    copy_ctx = TaskContext(copy_progress, cancel_event=stop)
     outcome: dict[str, object] = {}
 
     def calibrate() -> None:
@@ -44,7 +57,7 @@ def fit_beside_calibration(model: Forecaster, train: pd.DataFrame, ctx: TaskCont
     worker = threading.Thread(target=calibrate, name=f"{model.name} calibration", daemon=True)
     worker.start()
     try:
-        model._fit(train, ctx, horizon)
+        model._fit(train, ctx.with_progress(model_progress), horizon)
     except BaseException:
         stop.set()
         worker.join()
@@ -53,6 +66,7 @@ def fit_beside_calibration(model: Forecaster, train: pd.DataFrame, ctx: TaskCont
         worker.join(JOIN_POLL_S)
         if ctx.cancelled():
             stop.set()
+        ctx.progress((1.0 + done["copy"]) / 2, "calibrating")
     ctx.check_cancelled()
     error = outcome.get("error")
     if isinstance(error, BaseException):

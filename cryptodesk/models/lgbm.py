@@ -42,6 +42,7 @@ from cryptodesk.models.volatility import realised
 from cryptodesk.params import Range
 
 HEADS = ("point", "q10", "q90", "up")
+PROGRESS_ROUNDS = 10  # boosting rounds between progress reports inside one booster
 AUTO_THREADS = 2  # default budget: the model and its calibration copy, one thread each
 
 
@@ -170,7 +171,7 @@ class LightGBMForecaster(Forecaster):
                     dataset = shared
                 booster = lgb.train(
                     self._params(head), dataset, num_boost_round=cfg.n_estimators,
-                    callbacks=[_cancel_callback(ctx)],
+                    callbacks=[_round_callback(ctx, done, total, f"LightGBM step {h} {head}")],
                     keep_training_booster=True,  # skips a string round trip of the model
                 )
                 self.boosters[f"{head}_h{h}"] = booster
@@ -191,7 +192,10 @@ class LightGBMForecaster(Forecaster):
     def _dataset(self, x: np.ndarray, label: np.ndarray) -> Any:
         import lightgbm as lgb
 
-        params = {"max_bin": self.config.max_bin, "verbose": -1}
+        # binning runs on the boosters' threads too (OpenMP's default is every core: two
+        # fits binning at once would each start a team of them)
+        params = {"max_bin": self.config.max_bin, "verbose": -1,
+                  "num_threads": self._booster_threads()}
         return lgb.Dataset(x, label=label, params=params, free_raw_data=False)
 
     def _heads(self) -> list[str]:
@@ -356,12 +360,16 @@ class LightGBMForecaster(Forecaster):
         return {n: float(g) for n, g in zip(names, gains, strict=False)}
 
 
-def _cancel_callback(ctx: TaskContext) -> Any:
-    """A LightGBM callback that checks for cancellation every boosting round."""
+def _round_callback(ctx: TaskContext, done: int, total: int, message: str) -> Any:
+    """A LightGBM callback that checks for cancellation every boosting round and reports
+    progress every :data:`PROGRESS_ROUNDS` rounds (``done`` of ``total`` boosters trained
+    before this one): a fit of one booster per step moves the bar while it trains."""
 
     def callback(env: Any) -> None:
-        del env
         ctx.check_cancelled()
+        rounds = env.end_iteration - env.begin_iteration
+        if env.iteration % PROGRESS_ROUNDS == PROGRESS_ROUNDS - 1 and rounds > 0:
+            ctx.progress((done + (env.iteration + 1) / rounds) / total, message)
 
     callback.order = 10  # type: ignore[attr-defined]
     return callback
