@@ -79,16 +79,17 @@ def run_to_end(kind: str, payload: dict[str, Any], ctx: TaskContext) -> Done | F
     return Done(result)
 
 
-# what the first scored model's forecasts need on their way back (the wire's frame codec):
-# imported on the first run otherwise, a pause of half a second between naive and the next model
-WIRE_MODULES = ("pyarrow", "pyarrow.parquet")
+# what scoring the first model needs (scipy.stats for the Diebold-Mariano test) and its
+# forecasts need on their way back (the wire's frame codec): imported by the first run
+# otherwise, a pause of half a second or more between naive and the next model
+SCORING_MODULES = ("scipy.stats", "pyarrow", "pyarrow.parquet")
 
 
 def warm_up_job(payload: dict[str, Any], ctx: TaskContext) -> list[str]:
-    """Import the modules a model's first fit would import (``payload["modules"]``) and the
-    wire's frame codec, so the run does not wait for them; best effort, returns the asked-for
-    ones that loaded."""
-    for name in WIRE_MODULES:
+    """Import the modules a model's first fit would import (``payload["modules"]``) and those
+    scoring needs, so the run does not wait for them; best effort, returns the asked-for ones
+    that loaded."""
+    for name in SCORING_MODULES:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
     loaded = []
