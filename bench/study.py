@@ -3,11 +3,18 @@ local pool on the same cores.
 
 The study: WF1 on the real daily BTC, ETH and XRP series (``--data``, default
 ``../shared/data``); LightGBM and the CNN with 2 seeds each, ARIMA once: 15 cells, each a
-full walk-forward next to naive. Each repeat runs it three times into fresh folders, in
-turn: ``--workers 1``, ``--workers 2``, and on a local Ray cluster of one node with 2 CPUs
-(started once, before any timing, as a user's cluster would be). The figures are medians over
-the repeats; every run prints its time and the load average around it, because on a shared
-machine the load decides the wall clock.
+full walk-forward next to naive. Two phases, each run into fresh folders:
+
+1. the speed-up, with no Ray cluster up (its idle daemons take about 3 % of a core, which
+   would burden the 2-worker run and not the 1-worker one): each repeat runs ``--workers 1``
+   and ``--workers 2`` in turn, alternating which goes first;
+2. Ray's overhead, with a local Ray cluster of one node with 2 CPUs started once before any
+   timing (as a user's cluster would be): each repeat runs the local pool with 2 workers and
+   the Ray runner in turn, so both share the cluster's idle load.
+
+The figures are ratios within one repeat, then the median over repeats; every run prints its
+time and the load average around it, because on a shared machine the load decides the wall
+clock.
 
     .venv/bin/python bench/study.py [--data ../shared/data] [--repeats 3] [--no-ray]
 
@@ -42,6 +49,9 @@ name = "cnn"
 """
 
 
+SUMMARIES: dict[str, bytes] = {}  # every run must give the first run's summary, byte for byte
+
+
 def make_spec(data: Path, folder: Path) -> Path:
     """Write the bench study's spec into ``folder``."""
     series = "".join(
@@ -61,6 +71,8 @@ def timed(label: str, run) -> float:
     seconds = time.perf_counter() - started
     driver = time.process_time() - cpu
     assert outcome.done == outcome.cells and not outcome.failed, outcome.failed
+    summary = (Path(outcome.out) / "summary.csv").read_bytes()
+    assert SUMMARIES.setdefault("first", summary) == summary, "a run's summary differs"
     cells = sum(_cell_cpu(Path(outcome.out)))
     print(f"  {label:<22} {seconds:7.1f} s  ({outcome.cells} cells, {cells:.0f} CPU s in cells, "
           f"driver {driver:.1f} CPU s; load {load:.1f} -> {os.getloadavg()[0]:.1f})", flush=True)
@@ -91,44 +103,46 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="cryptodesk-bench-study-"))
     os.environ["CRYPTODESK_HOME"] = str(work / "home")
     spec = StudySpec.read(make_spec(args.data, work))
-    cluster = None
-    if not args.no_ray:
-        from tests.support.ray_cluster import LocalRayCluster
-
-        cluster = LocalRayCluster(cpus=2, extra=0)
-        started = time.perf_counter()
-        cluster.start()
-        print(f"local Ray cluster (1 node, 2 CPUs) at {cluster.address}, started in "
-              f"{time.perf_counter() - started:.0f} s (not timed below)")
     print(f"study: 3 daily series x (LightGBM, CNN: 2 seeds; ARIMA: once), WF1; "
           f"{os.cpu_count()} CPUs; {args.repeats} repeats")
-    times: dict[str, list[float]] = {"1": [], "2": [], "ray": []}
+
+    def local(workers: int, out: str) -> float:
+        return timed(f"local, {workers} worker(s)",
+                     lambda: run_study(spec, work / out, LocalRunner(workers)))
+
+    one, two = [], []
+    print("speed-up (no Ray cluster up):")
+    for repeat in range(1, args.repeats + 1):
+        print(f"repeat {repeat}:")
+        for workers in ((1, 2) if repeat % 2 else (2, 1)):
+            (one if workers == 1 else two).append(local(workers, f"r{repeat}-w{workers}"))
+    ratios = [a / b for a, b in zip(one, two, strict=True)]
+    print(f"speed-up, 2 workers vs 1: median {statistics.median(ratios):.2f}x (per repeat "
+          f"{', '.join(f'{r:.2f}x' for r in ratios)}; target >= 1.8x)", flush=True)
+    if args.no_ray:
+        print("every run gave the same summary.csv, byte for byte")
+        return 0
+    from tests.support.ray_cluster import LocalRayCluster
+
+    cluster = LocalRayCluster(cpus=2, extra=0)
+    started = time.perf_counter()
+    cluster.start()
+    print(f"Ray overhead: local Ray cluster (1 node, 2 CPUs) at {cluster.address}, started in "
+          f"{time.perf_counter() - started:.0f} s (not timed)")
+    pool, ray = [], []
     try:
         for repeat in range(1, args.repeats + 1):
             print(f"repeat {repeat}:")
-            for workers in (1, 2):
-                out = work / f"r{repeat}-w{workers}"
-                times[str(workers)].append(timed(
-                    f"local, {workers} worker(s)",
-                    lambda out=out, w=workers: run_study(spec, out, LocalRunner(w))))
-            if cluster is not None:
-                out = work / f"r{repeat}-ray"
-                times["ray"].append(timed(
-                    "Ray, 2 CPUs", lambda out=out: run_study(spec, out, RayRunner(
-                        cluster.address))))
+            pool.append(local(2, f"r{repeat}-w2-beside-ray"))
+            ray.append(timed("Ray, 2 CPUs", lambda repeat=repeat: run_study(
+                spec, work / f"r{repeat}-ray", RayRunner(cluster.address))))
     finally:
-        if cluster is not None:
-            cluster.stop()
-    # ratios are taken within one repeat (the runs of a repeat follow each other), then the
-    # median over repeats
-    ratios = [a / b for a, b in zip(times["1"], times["2"], strict=True)]
-    print(f"speed-up, 2 workers vs 1: median {statistics.median(ratios):.2f}x (per repeat "
-          f"{', '.join(f'{r:.2f}x' for r in ratios)}; target >= 1.8x)")
-    if times["ray"]:
-        per = [100 * (r / b - 1) for r, b in zip(times["ray"], times["2"], strict=True)]
-        print(f"Ray overhead vs the local pool on the same 2 cores: median "
-              f"{statistics.median(per):+.1f} % (per repeat "
-              f"{', '.join(f'{p:+.1f} %' for p in per)}; target <= 15 %)")
+        cluster.stop()
+    per = [100 * (r / b - 1) for r, b in zip(ray, pool, strict=True)]
+    print(f"Ray overhead vs the local pool on the same 2 cores: median "
+          f"{statistics.median(per):+.1f} % (per repeat "
+          f"{', '.join(f'{p:+.1f} %' for p in per)}; target <= 15 %)")
+    print("every run gave the same summary.csv, byte for byte")
     return 0
 
 

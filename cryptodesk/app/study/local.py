@@ -62,17 +62,18 @@ class LocalRunner:
                 if ctx.cancelled():
                     yield from self._cancel(running)
                     raise CancelledError("cancelled by the user")
-                while todo and len(running) < self.workers:
-                    cell = todo.popleft()
-                    running[pool.submit(CELL_JOB, cell.payload())] = cell
-                    yield CellEvent(cell, "started")
+                yield from _fill(pool, todo, running, self.workers)
                 for handle, cell in list(running.items()):
-                    for event in handle.poll(POLL_S / max(1, len(running))):
-                        out = _translate(cell, event)
-                        if out is not None:
-                            yield out
+                    events = [out for event in handle.poll(POLL_S / max(1, len(running)))
+                              if (out := _translate(cell, event)) is not None]
+                    started = []
                     if handle.done:
+                        # the next cell is sent to the freed worker before the driver saves
+                        # this one's result: the worker does not wait on the driver's writes
                         del running[handle]
+                        started = list(_fill(pool, todo, running, self.workers))
+                    yield from events  # a finished cell first: a Ctrl+C here keeps it
+                    yield from started
         finally:
             for handle in running:
                 handle.cancel(grace_s=0.0)
@@ -87,6 +88,15 @@ class LocalRunner:
             if isinstance(final, Done):
                 yield CellEvent(cell, "done", result=final.result)
             del running[handle]
+
+
+def _fill(pool: WorkerPool, todo: deque[Cell], running: dict[JobHandle, Cell],
+          workers: int) -> Iterator[CellEvent]:
+    """Start cells from ``todo`` until ``workers`` run."""
+    while todo and len(running) < workers:
+        cell = todo.popleft()
+        running[pool.submit(CELL_JOB, cell.payload())] = cell
+        yield CellEvent(cell, "started")
 
 
 def _translate(cell: Cell, event: Any) -> CellEvent | None:
