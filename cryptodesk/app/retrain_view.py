@@ -23,6 +23,20 @@ def health_text(metrics: dict[str, Any] | None, new_bars: int = 0) -> str:
     return " · ".join(parts)
 
 
+def headline_scores(metrics: dict[str, Any] | None) -> tuple[dict[str, Any], str]:
+    """The scores a library row shows (RMSE, Theil's U), and where they come from.
+
+    A retrained bundle keeps the walk-forward scores of the version first saved, but its
+    newest out-of-sample figures are the challenger's on the bars that came since (under
+    ``retrain``): those describe the model the row loads, so the row shows them."""
+    metrics = metrics or {}
+    retrain = metrics.get("retrain")
+    if isinstance(retrain, dict) and retrain.get("rmse") is not None:
+        return retrain, (f"the challenger's score on the bars new at its retrain "
+                         f"({retrain.get('n', '?')} forecasts)")
+    return metrics, "the walk-forward before it was saved"
+
+
 def _day(value: Any) -> str:
     return str(value or "?")[:10]
 

@@ -237,6 +237,8 @@ def cmd_forecast(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     """Table of saved models (damaged ones with their error)."""
+    from cryptodesk.app.retrain_view import headline_scores
+
     infos = _library().list()
     if args.json:
         print(json.dumps([_summary(i) for i in infos], indent=2))
@@ -250,9 +252,10 @@ def cmd_list(args: argparse.Namespace) -> int:
         if i.error:
             print(f"{i.id:<44}DAMAGED: {i.error}")
             continue
+        scores, _scored_by = headline_scores(i.metrics)  # a retrained one: its newest scores
         print(f"{i.id:<44}{i.label[:25]:<26}{i.kind:<11}{i.symbol:<12}{i.timeframe:>4}  "
-              f"{i.created[:16].replace('T', ' '):<17}{_f(i.metrics.get('rmse')):>11}"
-              f"{_f(i.metrics.get('theils_u'), '.3f'):>9}  {_status(i.metrics)}")
+              f"{i.created[:16].replace('T', ' '):<17}{_f(scores.get('rmse')):>11}"
+              f"{_f(scores.get('theils_u'), '.3f'):>9}  {_status(i.metrics)}")
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from cryptodesk.app.retrain_view import (
     DEGRADED_BADGE,
+    headline_scores,
     health_text,
     lineage_lines,
     offer_text,
@@ -19,6 +20,18 @@ def test_health_text() -> None:
     assert health_text({"monitoring": {"degraded": False}}, 1) == "1 new bar"
     assert health_text({"monitoring": {"degraded": True}}, 1200) == \
         "degraded — retrain suggested · 1,200 new bars"
+
+
+def test_a_retrained_bundle_shows_its_newest_scores() -> None:
+    first = {"n": 365, "rmse": 3.2, "theils_u": 1.01, "mape": 2.0}
+    assert headline_scores(first) == (first, "the walk-forward before it was saved")
+    assert headline_scores(None) == ({}, "the walk-forward before it was saved")
+    retrained = {**first, "retrain": {"n": 60, "mae": 2.9, "rmse": 3.646, "theils_u": 0.99}}
+    scores, scored_by = headline_scores(retrained)
+    assert scores == retrained["retrain"]  # not 3.2: that was the first version's
+    assert scored_by == "the challenger's score on the bars new at its retrain (60 forecasts)"
+    unscored = {**first, "retrain": {"n": 0, "rmse": None}}  # no new bar could be scored
+    assert headline_scores(unscored)[0] is unscored
 
 
 def test_lineage_lines() -> None:

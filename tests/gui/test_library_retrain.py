@@ -91,6 +91,13 @@ def test_start_offer_then_retrain_shows_decision_and_lineage(library_window, qtb
         by_label = {lib.tree.topLevelItem(i).text(0): lib.tree.topLevelItem(i)
                     for i in range(lib.tree.topLevelItemCount())}
         assert by_label["drift syn"].text(7) == ""  # the challenger was not found degraded
+        # RMSE: the kept challenger's on the new bars, not the first version's 3.2
+        assert by_label["drift syn"].text(5) == f"{result.scores['challenger']['rmse']:,.4g}"
+        n = result.scores["challenger"]["n"]  # forecasts: 60 origins x the horizon's steps
+        assert by_label["drift syn"].toolTip(5) == (
+            f"Out of sample: the challenger's score on the bars new at its retrain ({n} "
+            "forecasts)")
+        assert by_label["drift syn (v1)"].text(5) == "3.2"
         assert by_label["drift syn (v1)"].text(7).startswith("degraded")
         assert "Lineage: 1 previous version (still loadable)" in details
         assert f"v1: {old_id} trained on 2019-01-01 → 2020-05-14" in details

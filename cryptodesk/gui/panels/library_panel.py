@@ -10,7 +10,6 @@ chart draws. Damaged bundles are listed with their error (they can be seen and d
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,6 +39,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from cryptodesk.app.bundle_details import manifest_summary, metric_text
+from cryptodesk.app.retrain_view import headline_scores, health_text
 from cryptodesk.app.session import Session
 from cryptodesk.gui.compute import Compute, JobSlot
 from cryptodesk.gui.panels._runner import RunnerPanelMixin
@@ -52,58 +53,6 @@ if TYPE_CHECKING:  # the library workflows import pandas: loaded by the first li
 ID_ROLE = Qt.ItemDataRole.UserRole + 11
 COLUMNS = ("Label", "Kind", "Symbol", "TF", "Saved", "RMSE", "Theil's U", "Health")
 HEALTH_COL = 7
-
-
-def _metric(info: Any, key: str) -> str:
-    value = (info.metrics or {}).get(key)
-    if value is None:
-        return "—"
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return "—"
-    if not math.isfinite(v):
-        return "—"
-    return f"{v:.4f}" if key == "theils_u" else f"{v:,.4g}"
-
-
-def manifest_summary(info: Any) -> str:
-    """The details text of one bundle (a damaged one: its error)."""
-    if info.error:
-        return f"{info.id}\n\nDAMAGED: {info.error}\n\nFolder: {info.path}\nIt can only be deleted."
-    m = info.manifest
-    model = m.get("model", {})
-    data = m.get("data", {})
-    window = m.get("training_window", {})
-    metrics = {k: v for k, v in (m.get("metrics") or {}).items()
-               if k in ("n", "mae", "rmse", "mape", "directional_accuracy", "theils_u",
-                        "dm_p_value")}
-    rows = window.get("rows")
-    span = f"{str(window.get('start', ''))[:10]} → {str(window.get('end', ''))[:10]}"
-    target = m.get("target") or {}
-    lines = [
-        f"{info.label}  ({info.id})",
-        f"Model: {model.get('kind')}    saved {info.created[:19].replace('T', ' ')} UTC",
-        f"Data: {data.get('symbol')} {data.get('timeframe')} ({data.get('source')}"
-        f"{', SYNTHETIC' if data.get('synthetic') else ''}), "
-        f"{rows:,} bars {span}" if isinstance(rows, int) else f"Data: {data}",
-        f"Target: {target.get('horizon', '?')}-bar-ahead {target.get('kind', '?')}",
-        f"Seed: {m.get('seed')}    app {m.get('app_version')}",
-    ]
-    if m.get("external_columns"):
-        lines.append("External columns: " + ", ".join(m["external_columns"]))
-    lines.append("Out-of-sample metrics: " + (", ".join(
-        f"{k} {v:.4g}" if isinstance(v, (int, float)) and v is not None else f"{k} {v}"
-        for k, v in metrics.items()) or "none recorded"))
-    libs = m.get("libraries") or {}
-    lines.append("Libraries: " + ", ".join(f"{k} {v}" for k, v in libs.items()))
-    lines.append("")
-    lines.append("Config: " + json.dumps(model.get("config"), default=str))
-    lines.append(f"Folder: {info.path}")
-    from cryptodesk.app.retrain_view import lineage_lines
-
-    lineage = lineage_lines(m)
-    return "\n".join(lines + (["", *lineage] if lineage else []))
 
 
 class LibraryPanel(RunnerPanelMixin, QWidget):
@@ -346,14 +295,18 @@ class LibraryPanel(RunnerPanelMixin, QWidget):
             if info.error:
                 text = info.error if info.error.startswith(info.id) else f"{info.id}: {info.error}"
                 cells = [text, "damaged", "", "", "", "", "", ""]
+                scored_by = ""
             else:
+                scores, scored_by = headline_scores(info.metrics)
                 cells = [info.label, info.kind, info.symbol, info.timeframe,
-                         info.created[:16].replace("T", " "), _metric(info, "rmse"),
-                         _metric(info, "theils_u"), _health(info, self._new_bars(info.id))]
+                         info.created[:16].replace("T", " "), metric_text(scores, "rmse"),
+                         metric_text(scores, "theils_u"), _health(info, self._new_bars(info.id))]
             item = QTreeWidgetItem(cells)
             item.setData(0, ID_ROLE, info.id)
             for col in (5, 6):
                 item.setTextAlignment(col, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                if scored_by:
+                    item.setToolTip(col, f"Out of sample: {scored_by}")
             if info.error:
                 for col in range(len(COLUMNS)):
                     item.setForeground(col, QColor("#dc2626"))
@@ -484,8 +437,6 @@ class LibraryPanel(RunnerPanelMixin, QWidget):
 
 
 def _health(info: Any, new_bars: int) -> str:
-    from cryptodesk.app.retrain_view import health_text
-
     return health_text(info.metrics, new_bars)
 
 
