@@ -72,6 +72,8 @@ def test_volatility_run_fills_row_and_table(window, qtbot) -> None:
     best = window.session.current.selection[0]
     vol = chart.volatility
     assert vol.shown and vol.model == best
+    assert not chart.residual.shown  # no price residuals in a volatility run: no empty row
+    assert "residual" not in [r.name for r in chart.shown_rows()]
     series = result.volatility_series(best)
     assert np.allclose(vol.forecast.yData, series["forecast"] * 100.0)
     assert np.allclose(vol.realised.yData, series["realised"] * 100.0, equal_nan=True)
@@ -92,6 +94,7 @@ def test_volatility_run_fills_row_and_table(window, qtbot) -> None:
     with qtbot.waitSignal(window.run_finished, timeout=60_000):
         window.start_training()
     assert not vol.shown and chart.overlays()
+    assert chart.residual.shown and chart.residual.has_data
     assert not view.isColumnHidden(keys.index("rmse")) and view.isColumnHidden(keys.index("qlike"))
 
 

@@ -129,8 +129,10 @@ class ChartArea(ChartWidget):
 
     def draw_forecasts(self) -> None:
         current = self.session.current
-        if current is not None and current.spec is not None \
-                and current.spec.target == "volatility":
+        volatility = (current is not None and current.spec is not None
+                      and current.spec.target == "volatility")
+        self.residual.set_applies(not volatility)
+        if volatility:
             self.draw_volatility()  # variances: their own row, never on the price axis
             return
         self.volatility.clear()

@@ -84,7 +84,8 @@ class ResidualRow(ChartRow):
 
     The y range is symmetric about zero and only grows while a run streams in (re-fitting it
     to every new point would re-draw the row's axis ten times a second); a new model or run
-    fits it afresh."""
+    fits it afresh. A volatility run has no price residuals: the row gives its place up
+    (:meth:`set_applies`) until a price run is on show again."""
 
     name = "residual"
     title = "Residual"
@@ -105,10 +106,21 @@ class ResidualRow(ChartRow):
         self.model = ""
         self.other_model = ""
         self._limit = 0.0
+        self.applies = True
 
     @property
     def has_data(self) -> bool:
         return _has(self.curve)
+
+    @property
+    def shown(self) -> bool:
+        return super().shown and (self.applies or self.has_data)
+
+    def set_applies(self, on: bool) -> None:
+        """Whether the run on show has residuals to draw (a price run; not a volatility run)."""
+        if on != self.applies:
+            self.applies = on
+            self._data_changed()
 
     def plot(self, x: np.ndarray, residual: np.ndarray, model: str = "") -> None:
         if model != self.model:
