@@ -151,6 +151,12 @@ def origins_of(candles: pd.DataFrame, spec: WalkForwardSpec) -> np.ndarray:
     return np.arange(first - 1, len(candles) - 1, spec.stride)
 
 
+def _refits_at(step: int, spec: WalkForwardSpec) -> bool:
+    """Whether the model is fitted at the ``step``-th origin: the first, then every
+    ``refit_every`` origins (never again when it is 0)."""
+    return step == 0 or bool(spec.refit_every and step % spec.refit_every == 0)
+
+
 def _progress_at(forecasts: int, fits: int, total: int, n_fits: int, fit_share: float) -> float:
     """The model's progress after ``forecasts`` of ``total`` forecasts and ``fits`` of
     ``n_fits`` refits, the refits weighing ``fit_share``."""
@@ -225,14 +231,13 @@ def walk_forward(
     name = label or forecaster.name
     pending: list[Any] = []  # forecasts of the current block, one per origin
     windows = [(0 if spec.window == "expanding" else max(0, int(o) + 1 - train_size), int(o) + 1)
-               for step, o in enumerate(origins)
-               if step == 0 or (spec.refit_every and step % spec.refit_every == 0)]
+               for step, o in enumerate(origins) if _refits_at(step, spec)]
     ahead = _refits_ahead(forecaster, candles, windows, h_max, target, name)
     try:
         for step, o in enumerate(origins):
             ctx.check_cancelled()
             o = int(o)
-            refit = n_fits == 0 or (spec.refit_every and step % spec.refit_every == 0)
+            refit = _refits_at(step, spec)
             if refit:
                 lo = windows[n_fits][0]
                 lo_frac = _progress_at(step, n_fits, total, n_fits_expected, fit_share)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from cryptodesk.app.jobs.runner import EXTRA_MODULES_ENV
+from tests.support.study_inputs import study_spec, write_study_inputs
 
 
 @pytest.fixture
@@ -23,31 +24,7 @@ def pool(monkeypatch: pytest.MonkeyPatch, tmp_path) -> Iterator[object]:
 
 
 # ---------------------------------------------------------------------- studies
-STUDY_SPEC = """
-name = "two-by-three"
-seeds = [0, 1]
-
-[protocol]
-test_size = 24
-refit_every = 24
-
-[[series]]
-csv = "AAA.csv"
-symbol = "AAA-USD"
-timeframe = "1d"
-
-[[series]]
-csv = "BBB.csv"
-symbol = "BBB-USD"
-timeframe = "1d"
-
-[[models]]
-name = "drift"
-
-[[models]]
-name = "lightgbm"
-config = { n_estimators = 15 }
-
+STUDY_SPEC = study_spec("two-by-three", """
 [[models]]
 name = "lstm"
 config = { lookback = 8, max_epochs = 2, hidden = [8], batch_size = 32 }
@@ -63,21 +40,14 @@ model = "lightgbm"
 baseline = "lstm"
 expect = "not_worse"
 margin = 5
-"""
+""")
 
 
 @pytest.fixture(scope="session")
 def study_inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder with two synthetic daily series as CSV files and ``study.toml``: a
     2-series x 3-model x 2-seed study (drift runs once per series: 10 cells)."""
-    from cryptodesk.data.demo import generate_demo
-    from cryptodesk.io.csv_export import write_candles_csv
-
-    folder = tmp_path_factory.mktemp("study_inputs")
-    for name, seed in (("AAA", 11), ("BBB", 12)):
-        write_candles_csv(generate_demo("1d", bars=260, seed=seed), folder / f"{name}.csv")
-    (folder / "study.toml").write_text(STUDY_SPEC, encoding="utf-8")
-    return folder
+    return write_study_inputs(tmp_path_factory.mktemp("study_inputs"), STUDY_SPEC, bars=260)
 
 
 @pytest.fixture(scope="session")

@@ -13,52 +13,21 @@ from pathlib import Path
 import pytest
 
 from tests.support.gui_child import GUI_CHILD_PREAMBLE
+from tests.support.study_inputs import study_spec, write_study_inputs
 
-SPEC = """
-name = "gui-study"
-seeds = [0, 1]
-
-[protocol]
-test_size = 24
-refit_every = 24
-
-[[series]]
-csv = "AAA.csv"
-symbol = "AAA-USD"
-timeframe = "1d"
-
-[[series]]
-csv = "BBB.csv"
-symbol = "BBB-USD"
-timeframe = "1d"
-
-[[models]]
-name = "drift"
-
-[[models]]
-name = "lightgbm"
-config = { n_estimators = 15 }
-
+SPEC = study_spec("gui-study", """
 [[comparisons]]
 name = "LightGBM beats drift and naive"
 model = "lightgbm"
 baselines = ["drift", "naive"]
-"""
+""")
 
 
 @pytest.fixture
 def study_dir(tmp_path: Path) -> Path:
     """Two synthetic daily series as CSV files beside ``study.toml`` (2 series x (drift +
     lightgbm x 2 seeds): 6 cells)."""
-    from cryptodesk.data.demo import generate_demo
-    from cryptodesk.io.csv_export import write_candles_csv
-
-    folder = tmp_path / "inputs"
-    folder.mkdir()
-    for name, seed in (("AAA", 11), ("BBB", 12)):
-        write_candles_csv(generate_demo("1d", bars=200, seed=seed), folder / f"{name}.csv")
-    (folder / "study.toml").write_text(SPEC, encoding="utf-8")
-    return folder
+    return write_study_inputs(tmp_path / "inputs", SPEC, bars=200)
 
 
 @pytest.fixture
