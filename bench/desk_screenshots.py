@@ -25,14 +25,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-
-def _spin(app: Any, done: Any, limit: float) -> None:
-    deadline = time.monotonic() + limit
-    while not done():
-        if time.monotonic() > deadline:
-            raise SystemExit("timed out waiting for the window")
-        app.processEvents()
-        time.sleep(0.01)
+from gui import _spin, _window  # noqa: E402  (bench/gui.py: start the window, wait on it)
 
 
 def _settle(app: Any, seconds: float = 0.6) -> None:
@@ -71,7 +64,6 @@ def main() -> int:
     from cryptodesk.app import ingest
     from cryptodesk.data.schema import SeriesKey
     from cryptodesk.data.store import CandleStore
-    from cryptodesk.gui.app import application, create_window, init_logging
     from cryptodesk.gui.window_layout import size_docks
     from cryptodesk.jobs import null_context
 
@@ -83,15 +75,7 @@ def main() -> int:
     btc_key = SeriesKey("yahoo", "BTC-USD", "1d")
     xrp_key = SeriesKey("binance", "XRP/USDT", "1h")
     del btc, xrp
-    init_logging()
-    app = application()
-    win = create_window(app)
-    win.resize(1280, 800)
-    win.show()
-    _spin(app, lambda: win.data_panel.current is not None and win.training.wf_form is not None,
-          120)
-    if win.welcome is not None:
-        win.welcome.close()
+    app, win = _window()
     size_docks(win, win.docks, 1280, 800)
     args.out.mkdir(parents=True, exist_ok=True)
     # the runs: XRP hourly first, then BTC daily (two models beside naive)

@@ -26,6 +26,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from wf1 import COLUMNS as WF1_COLUMNS  # noqa: E402  (bench/wf1.py)
+
 from cryptodesk.data.csv_import import read_candles_csv  # noqa: E402
 from cryptodesk.evaluation.backtest import ModelRun, run_backtest  # noqa: E402
 from cryptodesk.evaluation.leaderboard import format_leaderboard  # noqa: E402
@@ -34,14 +36,8 @@ from cryptodesk.models.registry import model_class  # noqa: E402
 
 ASSETS = "BTC-USD,ETH-USD,XRP-USD"
 MODELS = "naive,arima,lstm,gru,cnn,cnn_gru,transformer"
-COLUMNS = (
-    ("MAE", "mae", "{:.4g}"),
-    ("RMSE", "rmse", "{:.4g}"),
-    ("MAPE%", "mape", "{:.3f}"),
-    ("DirAcc%", "directional_accuracy", "{:.1f}"),
-    ("TheilU", "theils_u", "{:.4f}"),
-    ("DM p", "dm_p_value", "{:.3f}"),
-)
+# WF1's leaderboard columns; the nets' walk-forward has no interval to cover
+COLUMNS = tuple(c for c in WF1_COLUMNS if c[1] != "coverage")
 
 
 def main(argv: list[str] | None = None) -> int:
