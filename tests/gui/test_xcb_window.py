@@ -36,8 +36,13 @@ def xvfb(tmp_path: Path) -> Iterator[str]:
         pytest.skip("Xvfb is not installed (Debian: apt-get install xvfb; .ci/run installs it)")
     read_end, write_end = os.pipe()
     log = (tmp_path / "xvfb.log").open("wb")
-    server = subprocess.Popen(  # -displayfd: Xvfb takes a free display and writes its number
-        [exe, "-displayfd", str(write_end), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+    # -displayfd: Xvfb takes a free display and writes its number. -noreset: by default the
+    # server resets each time its last client leaves, and the test's xwininfo polls connect and
+    # leave every 0.2 s while the app starts; an app connecting during such a reset is refused
+    # ("could not connect to display"), which failed this test once in a clean-clone CI run.
+    server = subprocess.Popen(
+        [exe, "-displayfd", str(write_end), "-screen", "0", "1280x800x24", "-nolisten", "tcp",
+         "-noreset"],
         pass_fds=(write_end,), stdout=log, stderr=log, stdin=subprocess.DEVNULL)
     os.close(write_end)
     try:
