@@ -38,9 +38,9 @@ from cryptodesk.errors import CsvImportError, DataError
 from cryptodesk.paths import app_paths
 from cryptodesk.sentiment.datasets import normalize_name
 from cryptodesk.sentiment.errors import TextImportError
-from cryptodesk.sentiment.text_import import ALIASES, decode_utf8, read_csv_rows
+from cryptodesk.sentiment.text_import import ALIASES
+from cryptodesk.sentiment.text_rows import DELIMITERS, decode_utf8, read_csv_rows
 
-DELIMITERS = (",", ";", "\t", "|")
 META_KEY = b"cryptodesk"
 OUTLIER_Z = 8.0  # robust z-score (median/MAD) beyond which a value is reported as an outlier
 MAX_LISTED = 10

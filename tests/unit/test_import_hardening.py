@@ -26,7 +26,7 @@ from cryptodesk.data.schema import validate_candles
 from cryptodesk.data.timeparse import TimeRange
 from cryptodesk.errors import CryptoDeskError, CsvImportError
 from cryptodesk.paths import app_paths
-from cryptodesk.sentiment import text_import
+from cryptodesk.sentiment import text_import, text_rows
 from cryptodesk.sentiment.errors import TextImportError
 from cryptodesk.sentiment.series_import import parse_series_csv
 from cryptodesk.sentiment.text_import import parse_texts
@@ -307,7 +307,7 @@ def test_a_csv_text_longer_than_128_kib_imports_like_the_same_jsonl_text() -> No
 def test_text_files_above_the_size_bound_are_refused_before_reading(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(text_import, "MAX_FILE_BYTES", 1024)
+    monkeypatch.setattr(text_rows, "MAX_FILE_BYTES", 1024)
     path = _write(tmp_path, "big.csv", b"time,text\n" + b"2024-01-01,x\n" * 200)
     with pytest.raises(TextImportError, match=r"big\.csv: the file is 2\.5 KiB; texts are imported from files of at most 1\.0 KiB: split it"):
         text_import.read_texts(path)
