@@ -19,7 +19,12 @@ import pytest
 
 from cryptodesk.app.jobs.events import Cancelled, Done
 from cryptodesk.app.study.engine import StudyOutcome
-from cryptodesk.app.study.events import CellFinished, StudyStarted, StudyVerdicts
+from cryptodesk.app.study.events import (
+    CellFinished,
+    StudyProgress,
+    StudyStarted,
+    StudyVerdicts,
+)
 from cryptodesk.app.study.live import StudyState, study_payload
 
 CLI = [sys.executable, "-m", "cryptodesk"]
@@ -90,6 +95,11 @@ def test_a_changed_model_reruns_only_its_cells(local_studies: dict[int, Path], s
     changed = {k for k in after if after[k] != before[k]}
     assert changed == {k for k in after if "__lightgbm__" in k} and len(changed) == 4
     assert outcome.done == 10 and any(isinstance(e, StudyVerdicts) and e.final for e in events)
+    # a cell's end is reported with its successor already on the freed worker: while cells
+    # are left, the line says 2 running (it said 1 when the next cell started after the save)
+    ends = [(e.done, e.running, e.left) for e in events
+            if isinstance(e, StudyProgress) and e.message.endswith(" done")]
+    assert ends == [(7, 2, 1), (8, 2, 0), (9, 1, 0), (10, 0, 0)]
 
 
 def test_cancel_and_ctrl_c_keep_finished_cells_and_resume_to_the_same_results(

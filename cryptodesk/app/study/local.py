@@ -66,14 +66,14 @@ class LocalRunner:
                 for handle, cell in list(running.items()):
                     events = [out for event in handle.poll(POLL_S / max(1, len(running)))
                               if (out := _translate(cell, event)) is not None]
-                    started = []
                     if handle.done:
-                        # the next cell is sent to the freed worker before the driver saves
-                        # this one's result: the worker does not wait on the driver's writes
+                        # the next cell goes to the freed worker before the driver saves this
+                        # one's result (the worker does not wait on the driver's writes), and
+                        # is reported first: the progress line of this cell's end counts its
+                        # successor as running, as it is
                         del running[handle]
-                        started = list(_fill(pool, todo, running, self.workers))
-                    yield from events  # a finished cell first: a Ctrl+C here keeps it
-                    yield from started
+                        yield from _fill(pool, todo, running, self.workers)
+                    yield from events
         finally:
             for handle in running:
                 handle.cancel(grace_s=0.0)
