@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 from cryptodesk.errors import DataError
@@ -178,13 +177,12 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_delete(args: argparse.Namespace) -> int:
     """Delete a series, after confirmation on a terminal."""
     store, key = _resolve(args)
-    if not args.yes:
-        if not sys.stdin.isatty():
-            raise DataError(f"refusing to delete {key} without --yes (no terminal to confirm)")
-        answer = input(f"Delete {key} ({store.info(key).rows:,} bars)? [y/N] ")
-        if answer.strip().lower() not in ("y", "yes"):
-            print("Nothing deleted.")
-            return 0
+    from cryptodesk.cli.confirm import confirmed
+
+    if not confirmed(f"Delete {key} ({store.info(key).rows:,} bars)?", str(key), args.yes,
+                     DataError):
+        print("Nothing deleted.")
+        return 0
     store.delete(key)
     print(f"Deleted {key}")
     return 0

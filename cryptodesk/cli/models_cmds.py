@@ -278,12 +278,12 @@ def cmd_rename(args: argparse.Namespace) -> int:
 def cmd_delete(args: argparse.Namespace) -> int:
     library = _library()
     info = library.resolve(args.model, allow_damaged=True)
-    if not args.yes:
-        if not sys.stdin.isatty():
-            raise ModelError(f"refusing to delete {info.id} without --yes (no terminal to confirm)")
-        if input(f"Delete saved model {info.id} ({info.label})? [y/N] ").strip().lower() not in ("y", "yes"):
-            print("Nothing deleted.")
-            return 0
+    from cryptodesk.cli.confirm import confirmed
+
+    if not confirmed(f"Delete saved model {info.id} ({info.label})?", info.id, args.yes,
+                     ModelError):
+        print("Nothing deleted.")
+        return 0
     library.delete(info.id)
     print(f"Deleted {info.id}")
     return 0

@@ -260,7 +260,10 @@ def cmd_delete(args: argparse.Namespace) -> int:
     store = _datasets()
     if not store.exists(args.dataset):
         raise DataError(f"no sentiment dataset {args.dataset!r}")
-    if not args.yes and input(f"Delete sentiment dataset '{args.dataset}'? [y/N] ").strip().lower() != "y":
+    from cryptodesk.cli.confirm import confirmed
+
+    if not confirmed(f"Delete sentiment dataset '{args.dataset}'?",
+                     f"sentiment dataset '{args.dataset}'", args.yes, DataError):
         print("Kept.")
         return 0
     store.delete(args.dataset)
@@ -356,7 +359,10 @@ def cmd_series_delete(args: argparse.Namespace) -> int:
     store = _series_store()
     if not store.path(args.name).is_file():
         raise DataError(f"no imported series {args.name!r}")
-    if not args.yes and input(f"Delete series '{args.name}'? [y/N] ").strip().lower() != "y":
+    from cryptodesk.cli.confirm import confirmed
+
+    if not confirmed(f"Delete series '{args.name}'?", f"series '{args.name}'", args.yes,
+                     DataError):
         print("Kept.")
         return 0
     store.delete(args.name)

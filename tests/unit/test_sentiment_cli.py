@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
 from pathlib import Path
@@ -98,8 +99,44 @@ def test_series_commands(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> 
     assert "funding" in capsys.readouterr().out
     assert run(["series", "show", "funding", "--tail", "2"]) == 0
     assert "publication delay" in capsys.readouterr().out
+    capsys.readouterr()
+    # no terminal to ask on: refused in one line naming --yes, and the series is kept (this
+    # was a traceback: the question read the end of a closed stdin)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(sys, "stdin", io.StringIO("y\n"))
+        assert run(["series", "delete", "funding"]) == 1
+        assert run(["sentiment", "delete", "nope"]) == 1  # unknown first, before any question
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == ("cryptodesk: error: refusing to delete series 'funding' without --yes "
+                      "(no terminal to confirm)")
+    assert err[1] == "cryptodesk: error: no sentiment dataset 'nope'"
+    assert run(["series", "show", "funding", "--tail", "1"]) == 0
     assert run(["series", "delete", "funding", "--yes"]) == 0
     assert run(["series", "show", "funding"]) == 1
+
+
+def test_a_dataset_is_deleted_only_when_the_terminal_says_yes(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    assert run(["sentiment", "import", str(EXAMPLES), "--dataset", "ex"]) == 0
+    monkeypatch.setattr(sys, "stdin", io.StringIO())
+    assert run(["sentiment", "delete", "ex"]) == 1
+    assert "without --yes" in capsys.readouterr().err
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    answers = iter(["n", "", "YES "])
+    monkeypatch.setattr("builtins.input", lambda _question: next(answers))
+    for kept in (True, True, False):  # n, Enter, then yes
+        assert run(["sentiment", "delete", "ex"]) == 0
+        assert capsys.readouterr().out == ("Kept.\n" if kept else "Deleted 'ex'.\n")
+        assert run(["sentiment", "show", "ex"]) == (0 if kept else 1)
+        capsys.readouterr()
+
+    def end_of_input(_question: str) -> str:
+        raise EOFError
+
+    assert run(["sentiment", "import", str(EXAMPLES), "--dataset", "ex"]) == 0
+    monkeypatch.setattr("builtins.input", end_of_input)  # Ctrl+D at the question: no
+    assert run(["sentiment", "delete", "ex"]) == 0
+    assert "Kept." in capsys.readouterr().out
 
 
 def test_importing_the_package_and_commands_stays_cheap() -> None:
