@@ -283,7 +283,7 @@ class RunController(QObject):
     def copy_command(self) -> str | None:
         """Put ``cryptodesk run <spec>`` for the shown series' run on the clipboard, saving the
         spec to the user's ``runs`` folder first when it was not exported."""
-        from cryptodesk.app.runspec import command_line, save_for_replay
+        from cryptodesk.app.replay import command_line, save_for_replay
 
         current = self.session.current
         if current is None or current.spec is None:
