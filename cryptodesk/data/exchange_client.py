@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from cryptodesk.data.schema import loose_symbol
 from cryptodesk.data.timeframes import normalize_timeframe
 from cryptodesk.errors import DataError, ExchangeError
 from cryptodesk.jobs import TaskContext
@@ -234,8 +235,8 @@ def resolve_market(client: Any, symbol: str) -> dict[str, Any]:
         found = by_id.get(candidate)
         if found:
             return _prefer_spot_market(found if isinstance(found, list) else [found])
-    loose = _loose(text)
-    same = [m for m in markets.values() if _loose(m["symbol"]) == loose]
+    loose = loose_symbol(text)
+    same = [m for m in markets.values() if loose_symbol(m["symbol"]) == loose]
     if same:
         return _prefer_spot_market(same)
     guess = text.upper().replace("-", "/").replace("_", "/")
@@ -252,10 +253,6 @@ def resolve_market(client: Any, symbol: str) -> dict[str, Any]:
 def _prefer_spot_market(markets: list[dict[str, Any]]) -> dict[str, Any]:
     spot = [m for m in markets if m.get("spot") or m.get("type") == "spot"]
     return (spot or markets)[0]
-
-
-def _loose(symbol: str) -> str:
-    return "".join(ch for ch in str(symbol).upper() if ch.isalnum())
 
 
 def ohlcv_page_limit(client: Any, market: Mapping[str, Any]) -> int | None:

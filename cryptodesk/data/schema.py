@@ -67,6 +67,12 @@ def normalize_symbol(symbol: str) -> str:
     return text
 
 
+def loose_symbol(symbol: str) -> str:
+    """The symbol's letters and digits, upper-cased: ``btc-usdt``, ``BTC/USDT`` and ``BTCUSDT``
+    all read ``BTCUSDT`` (how a typed symbol is matched to a stored series or a market)."""
+    return "".join(ch for ch in str(symbol).upper() if ch.isalnum())
+
+
 def normalize_source(source: str) -> str:
     """Lower-case source name (``csv``, ``binance``, ``demo``)."""
     text = str(source).strip().lower()

@@ -50,7 +50,6 @@ from cryptodesk.data.schema import (
     SeriesKey,
     empty_candles,
     meta_of,
-    normalize_symbol,
     set_meta,
 )
 from cryptodesk.data.store_files import (
@@ -76,7 +75,7 @@ from cryptodesk.data.store_files import (
     thread_lock,
     time_max,
 )
-from cryptodesk.data.timeframes import normalize_timeframe
+from cryptodesk.data.store_lookup import find_series
 from cryptodesk.errors import StoreError
 
 log = logging.getLogger(__name__)
@@ -160,40 +159,9 @@ class CandleStore:
     def find(
         self, symbol: str, timeframe: str | None = None, source: str | None = None
     ) -> SeriesKey:
-        """Resolve what a user typed to one stored series.
-
-        ``BTC-USDT``, ``btc/usdt`` and ``BTCUSDT`` all match ``BTC/USDT``. Raises
-        :class:`StoreError` listing the candidates when none or several match.
-        """
-        wanted = _loose(symbol)
-        tf = normalize_timeframe(timeframe) if timeframe else None
-        src = source.strip().lower() if source else None
-        infos = self.list()
-        exact = [i for i in infos if i.meta.symbol == normalize_symbol(symbol)]
-        pool = exact or [i for i in infos if _loose(i.meta.symbol) == wanted]
-        if not pool:  # "BTC" finds "BTC/USDT" when it is the only BTC pair stored
-            bases = {i.meta.symbol for i in infos if _loose(_base(i.meta.symbol)) == wanted}
-            if len(bases) == 1:
-                pool = [i for i in infos if i.meta.symbol in bases]
-        matches = [
-            i for i in pool
-            if (tf is None or i.meta.timeframe == tf) and (src is None or i.meta.source == src)
-        ]
-        if len(matches) == 1:
-            return matches[0].key
-        if not matches:
-            if pool:
-                options = ", ".join(str(i.key) for i in pool)
-                raise StoreError(f"no stored series {symbol} with that timeframe/source; have: {options}")
-            have = ", ".join(sorted({i.meta.symbol for i in infos})) or "nothing yet"
-            raise StoreError(
-                f"no stored series for symbol {symbol!r}; stored symbols: {have} "
-                "(import one with 'cryptodesk data import' or 'cryptodesk data demo')"
-            )
-        options = ", ".join(str(i.key) for i in matches)
-        raise StoreError(
-            f"{symbol} is ambiguous; pick one with --timeframe/--source: {options}"
-        )
+        """Resolve what a user typed to one stored series (:func:`~cryptodesk.data.store_lookup.
+        find_series`: ``BTC-USDT``, ``btc/usdt`` and ``BTCUSDT`` all match ``BTC/USDT``)."""
+        return find_series(self.list(), symbol, timeframe, source)
 
     # ----------------------------------------------------------------- reading
     def load(
@@ -512,13 +480,3 @@ def _utc(value: pd.Timestamp | str) -> pd.Timestamp:
     ts = pd.Timestamp(value)
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
-
-def _base(symbol: str) -> str:
-    for sep in ("/", "-", "_", ":"):
-        if sep in symbol:
-            return symbol.split(sep, 1)[0]
-    return symbol
-
-
-def _loose(symbol: str) -> str:
-    return "".join(ch for ch in str(symbol).upper() if ch.isalnum())
