@@ -69,7 +69,7 @@ def join_cross(candles: pd.DataFrame, cross: Iterable[CrossInput],
                store: Any = None) -> pd.DataFrame:
     """``candles`` with every cross-asset input joined (each loaded by its fingerprinted
     reference: changed bars are refused)."""
-    from cryptodesk.app.run import load_candles
+    from cryptodesk.app.spec_candles import load_candles
     from cryptodesk.features.cross_asset import join_pretrain, join_with, with_columns
 
     cross = list(cross)

@@ -59,8 +59,8 @@ def explain_bundle(ref: str, candles: pd.DataFrame, ctx: TaskContext, bars: int 
 def explain_job(payload: dict[str, Any], ctx: TaskContext) -> Explanation:
     """Job ``explain``: ``{"ref": bundle id, "bars": n}`` plus optionally ``"data"`` (a data
     reference; default: the bundle's own series from the store)."""
-    from cryptodesk.app.run import load_candles
     from cryptodesk.app.runspec import DataRef
+    from cryptodesk.app.spec_candles import load_candles
 
     ref = str(payload.get("ref"))
     bars = payload.get("bars", 365)

@@ -181,8 +181,8 @@ def forecast_bundle(ref: str, candles: pd.DataFrame, horizon: int, ctx: TaskCont
 
 def forecast_bundle_job(payload: dict[str, Any], ctx: TaskContext) -> BundleForecast:
     """Job ``forecast_bundle``: ``{"ref": id, "data": data ref, "horizon": n}``."""
-    from cryptodesk.app.run import load_candles
     from cryptodesk.app.runspec import DataRef
+    from cryptodesk.app.spec_candles import load_candles
 
     candles = load_candles(DataRef.from_dict(payload.get("data")))
     horizon = payload.get("horizon", 1)

@@ -168,8 +168,8 @@ def export_future(result: FutureForecast, path: Path) -> Path:
 def forecast_future_job(payload: dict[str, Any], ctx: TaskContext) -> FutureForecast:
     """Job ``forecast_future``: ``{"data": data ref, "models": [{"name": ..., "config":
     {...}}, ...], "horizon": n or null, "seed": n or null}``."""
-    from cryptodesk.app.run import load_candles
     from cryptodesk.app.runspec import DataRef
+    from cryptodesk.app.spec_candles import load_candles
 
     candles = load_candles(DataRef.from_dict(payload.get("data")))
     raw = payload.get("models") or []

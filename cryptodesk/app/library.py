@@ -164,7 +164,8 @@ def save_run_model(spec: RunSpec, name: str, ctx: TaskContext, *, label: str | N
                    library: ModelLibrary | None = None) -> BundleInfo:
     """Fit model ``name`` of a run (its config from the run spec) on all of the spec's data,
     with the same external inputs, and save it with the run's out-of-sample ``metrics``."""
-    from cryptodesk.app.run import load_candles, with_inputs
+    from cryptodesk.app.run import with_inputs
+    from cryptodesk.app.spec_candles import load_candles
 
     model = spec.model(name)
     ctx.progress(None, f"loading {spec.data.label}")

@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cryptodesk.app.run import execute_run, load_candles
+from cryptodesk.app.run import execute_run
 from cryptodesk.app.runspec import RunSpec, RunSpecError, build_run_spec
+from cryptodesk.app.spec_candles import load_candles
 from cryptodesk.cli import main
 from cryptodesk.data.demo import ensure_demo
 from cryptodesk.data.store import CandleStore
