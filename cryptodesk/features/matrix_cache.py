@@ -49,13 +49,15 @@ def spec_columns(spec: FeatureSpec) -> list[str]:
     return cols + [c for c in spec.external if c not in cols]
 
 
-def cached_feature_matrix(frame: pd.DataFrame, spec: FeatureSpec, timeframe: str) -> np.ndarray:
+def cached_feature_matrix(frame: pd.DataFrame, spec: FeatureSpec,
+                          timeframe: str | None) -> np.ndarray:
     """:func:`feature_matrix` of ``frame`` (read-only), reusing the rows computed for a frame
-    that shares its first rows."""
+    that shares its first rows. Without a ``timeframe`` the builder infers one from the frame:
+    that is computed afresh, as the cache keys on the timeframe."""
     names = spec_columns(spec)
-    if any(name not in frame.columns for name in names) \
+    if timeframe is None or any(name not in frame.columns for name in names) \
             or not isinstance(frame.index, pd.DatetimeIndex):
-        return feature_matrix(frame, spec, timeframe)  # let the builder raise or cope
+        return feature_matrix(frame, spec, timeframe)  # let the builder infer, raise or cope
     index = frame.index.asi8
     columns = {name: np.asarray(frame[name].to_numpy(), dtype=np.float64) for name in names}
     key = (spec, timeframe, str(frame.index.tz))  # calendar features read local time

@@ -128,15 +128,11 @@ class Calibration:
             raise ModelError("the saved calibration is damaged (shapes or values)")
         return cls(lower, upper, grid, n)
 
-    def apply(self, forecast: Forecast, history: pd.DataFrame, keep_p_up: bool = False) -> Forecast:
-        """The forecast with the calibrated band and P(up) around its point forecast."""
-        return self.apply_to_closes(forecast, history["close"].to_numpy(dtype=np.float64),
-                                    keep_p_up)
-
     def apply_to_closes(self, forecast: Forecast, close: np.ndarray,
                         keep_p_up: bool = False) -> Forecast:
-        """:meth:`apply` given the closes up to the origin (a batch of origins slices one
-        array instead of one frame per origin)."""
+        """The forecast with the calibrated band and P(up) around its point forecast, given
+        the closes up to its origin (a batch of origins slices one array instead of one frame
+        per origin)."""
         from cryptodesk.models.base import Forecast
 
         last = float(close[-1])

@@ -123,7 +123,7 @@ class LightGBMForecaster(Forecaster):
         if last_only:
             x = last_feature_row(frame, cfg.features, self.timeframe)[None, :]
         else:
-            x = cached_feature_matrix(frame, cfg.features, self.timeframe or "1d")
+            x = cached_feature_matrix(frame, cfg.features, self.timeframe)
         if self.target != "volatility":
             return x
         rv = realised(frame, self.name)
